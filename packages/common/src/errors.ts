@@ -1,0 +1,51 @@
+/**
+ * The one error catalog. Domain code throws `SandboxdError` with a catalog code; each wire
+ * (control-plane REST, envd REST, envd Connect RPC) maps the *kind* to its own status in one place.
+ * Lifecycle and runtime code never name HTTP statuses.
+ */
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not-found'
+  | 'conflict'
+  | 'exhausted'
+  | 'unavailable'
+  | 'insufficient-storage'
+  | 'internal';
+
+export const errorCatalog = {
+  INVALID_REQUEST: { kind: 'invalid', message: 'invalid request' },
+  INVALID_JSON: { kind: 'invalid', message: 'request body is not valid JSON' },
+  UNAUTHENTICATED: { kind: 'unauthenticated', message: 'invalid or missing API key' },
+  SANDBOX_NOT_FOUND: { kind: 'not-found', message: 'sandbox not found' },
+  TEMPLATE_NOT_FOUND: { kind: 'not-found', message: 'template not found' },
+  ROUTE_NOT_FOUND: { kind: 'not-found', message: 'no such route' },
+  INVALID_TRANSITION: { kind: 'conflict', message: 'operation not allowed in the current state' },
+  SANDBOX_NOT_RUNNING: { kind: 'unavailable', message: 'sandbox is not running' },
+  CAPACITY_EXHAUSTED: { kind: 'exhausted', message: 'no capacity left' },
+  RUNTIME_FAILED: { kind: 'internal', message: 'sandbox runtime failed' },
+  INTERNAL: { kind: 'internal', message: 'internal error' },
+} as const satisfies Record<string, { kind: ErrorKind; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+const brand = Symbol.for('sandboxd.error');
+
+export class SandboxdError extends Error {
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+  readonly [brand] = true;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? errorCatalog[code].message, options);
+    this.name = 'SandboxdError';
+    this.code = code;
+    this.kind = errorCatalog[code].kind;
+  }
+
+  /** Works across duplicate copies of this module (undici's brand trick). */
+  static is(value: unknown): value is SandboxdError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+  }
+}

@@ -1,0 +1,5 @@
+export { type Clock, systemClock } from './clock.js';
+export { type ErrorCode, type ErrorKind, errorCatalog, SandboxdError } from './errors.js';
+export { isSandboxId, isTemplateId, newSandboxId, randomToken } from './ids.js';
+export { createLogger, type Logger, type LogLevel, silentLogger } from './log.js';
+export { type Disposer, Scope } from './scope.js';

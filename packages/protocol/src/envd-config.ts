@@ -1,0 +1,36 @@
+/**
+ * How the control plane configures envd at boot: one environment variable on PID 1 carrying
+ * base64(JSON(EnvdBootConfig)). envd reads it once and never passes its own environment on to
+ * user processes (those get a constructed env), so the token does not leak into commands.
+ */
+export const ENVD_PORT = 49983;
+export const ENVD_VERSION = '0.6.4';
+export const ENVD_CONFIG_ENV = 'SANDBOXD_ENVD_CONFIG';
+
+export interface EnvdBootConfig {
+  sandboxId: string;
+  /** When set, every envd request except GET /health needs `X-Access-Token: <token>` (or a valid signature on /files). */
+  accessToken?: string;
+  /** Sandbox-wide env vars from create (`envVars`), applied to every process. */
+  envVars: Record<string, string>;
+  /** User for requests that name none. */
+  defaultUser: string;
+  /** Working directory when a request names none; the default user's home when absent. */
+  defaultWorkdir?: string;
+  /** Port envd listens on (all interfaces inside the sandbox's network namespace). */
+  port: number;
+}
+
+export function encodeEnvdBootConfig(config: EnvdBootConfig): string {
+  return Buffer.from(JSON.stringify(config), 'utf8').toString('base64');
+}
+
+export function decodeEnvdBootConfig(value: string): EnvdBootConfig {
+  const parsed = JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as EnvdBootConfig;
+  return parsed;
+}
+
+/** Headers the E2B SDK sends to envd through the sandbox proxy (e2b-protocol §1.3). */
+export const SANDBOX_ID_HEADER = 'e2b-sandbox-id';
+export const SANDBOX_PORT_HEADER = 'e2b-sandbox-port';
+export const ACCESS_TOKEN_HEADER = 'x-access-token';

@@ -1,0 +1,11 @@
+export {
+  ACCESS_TOKEN_HEADER,
+  decodeEnvdBootConfig,
+  ENVD_CONFIG_ENV,
+  ENVD_PORT,
+  ENVD_VERSION,
+  type EnvdBootConfig,
+  encodeEnvdBootConfig,
+  SANDBOX_ID_HEADER,
+  SANDBOX_PORT_HEADER,
+} from './envd-config.js';

@@ -1,0 +1,8 @@
+export type {
+  RuntimeSandbox,
+  RuntimeSandboxStatus,
+  SandboxEndpoint,
+  SandboxLimits,
+  SandboxRuntime,
+  SandboxSpec,
+} from './runtime.js';
