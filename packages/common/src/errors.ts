@@ -12,6 +12,7 @@ export type ErrorKind =
   | 'exhausted'
   | 'unavailable'
   | 'insufficient-storage'
+  | 'unimplemented'
   | 'internal';
 
 export const errorCatalog = {
@@ -24,7 +25,16 @@ export const errorCatalog = {
   INVALID_TRANSITION: { kind: 'conflict', message: 'operation not allowed in the current state' },
   SANDBOX_NOT_RUNNING: { kind: 'unavailable', message: 'sandbox is not running' },
   CAPACITY_EXHAUSTED: { kind: 'exhausted', message: 'no capacity left' },
+  NOT_IMPLEMENTED: { kind: 'unimplemented', message: 'not implemented yet' },
+  BODY_TOO_LARGE: { kind: 'invalid', message: 'request body too large' },
   RUNTIME_FAILED: { kind: 'internal', message: 'sandbox runtime failed' },
+  // envd (in-sandbox agent): files, processes and users inside one sandbox.
+  FILE_NOT_FOUND: { kind: 'not-found', message: 'path does not exist' },
+  PATH_EXISTS: { kind: 'conflict', message: 'path already exists' },
+  PERMISSION_DENIED: { kind: 'forbidden', message: 'permission denied' },
+  NOT_ENOUGH_SPACE: { kind: 'insufficient-storage', message: 'not enough disk space' },
+  PROCESS_NOT_FOUND: { kind: 'not-found', message: 'process not found' },
+  UNKNOWN_USER: { kind: 'unauthenticated', message: 'unknown user' },
   INTERNAL: { kind: 'internal', message: 'internal error' },
 } as const satisfies Record<string, { kind: ErrorKind; message: string }>;
 

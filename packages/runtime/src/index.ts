@@ -1,3 +1,15 @@
+export { checkHost, type HostCheck } from './host/check-host.js';
+export { defaultHelpersDir, ensureHelpers, type HelperPaths } from './host/ensure-helpers.js';
+export {
+  type BuildTemplateOptions,
+  type BuildTemplateResult,
+  buildTemplate,
+  defaultTemplatesDir,
+  isTemplateBuilt,
+  type TemplateProgress,
+  templateRootfs,
+} from './images/index.js';
+export { RuncRuntime, type RuncRuntimeOptions } from './runc/index.js';
 export type {
   RuntimeSandbox,
   RuntimeSandboxStatus,

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { errorCatalog, SandboxdError } from './errors.js';
+
+const docs = fs.readFileSync(
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/errors.md'),
+  'utf8',
+);
+
+test('docs/errors.md lists every catalog code with its kind, and nothing else', () => {
+  const documented = new Map<string, string>();
+  for (const m of docs.matchAll(/^\| `([A-Z_]+)` \| ([a-z-]+) \|/gm)) documented.set(m[1] ?? '', m[2] ?? '');
+  for (const [code, entry] of Object.entries(errorCatalog)) {
+    assert.equal(documented.get(code), entry.kind, `${code} is documented with kind ${entry.kind}`);
+  }
+  assert.deepEqual([...documented.keys()].sort(), Object.keys(errorCatalog).sort());
+});
+
+test('SandboxdError carries code and kind, and is recognised across copies', () => {
+  const err = new SandboxdError('SANDBOX_NOT_FOUND', 'sandbox x not found', { cause: new Error('inner') });
+  assert.equal(err.code, 'SANDBOX_NOT_FOUND');
+  assert.equal(err.kind, 'not-found');
+  assert.ok(SandboxdError.is(err));
+  assert.ok(!SandboxdError.is(new Error('plain')));
+  assert.equal(new SandboxdError('INTERNAL').message, 'internal error');
+});

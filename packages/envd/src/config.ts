@@ -1,0 +1,46 @@
+/**
+ * envd's one config: EnvdBootConfig from SANDBOXD_ENVD_CONFIG, validated once and frozen.
+ * This is the only file that reads envd's own environment; user processes never inherit it
+ * (the access token lives there).
+ */
+import { decodeEnvdBootConfig, ENVD_CONFIG_ENV, type EnvdBootConfig } from '@sandboxd/protocol';
+
+export type EnvdConfig = Readonly<EnvdBootConfig> & {
+  /** Interface to listen on: all interfaces inside the sandbox; tests use 127.0.0.1. */
+  readonly host: string;
+};
+
+export function loadEnvdConfig(env: NodeJS.ProcessEnv = process.env): EnvdConfig {
+  const raw = env[ENVD_CONFIG_ENV];
+  if (!raw) throw new Error(`${ENVD_CONFIG_ENV} is not set`);
+  let boot: EnvdBootConfig;
+  try {
+    boot = decodeEnvdBootConfig(raw);
+  } catch (err) {
+    throw new Error(`${ENVD_CONFIG_ENV} is not base64 JSON`, { cause: err });
+  }
+  const problems = validate(boot);
+  if (problems.length > 0) throw new Error(`invalid ${ENVD_CONFIG_ENV}: ${problems.join('; ')}`);
+  return Object.freeze({
+    ...boot,
+    envVars: Object.freeze({ ...boot.envVars }),
+    host: env.SANDBOXD_ENVD_HOST ?? '0.0.0.0',
+  });
+}
+
+function validate(boot: EnvdBootConfig): string[] {
+  const problems: string[] = [];
+  if (typeof boot !== 'object' || boot === null) return ['not an object'];
+  if (typeof boot.sandboxId !== 'string') problems.push('sandboxId must be a string');
+  if (boot.accessToken !== undefined && typeof boot.accessToken !== 'string') {
+    problems.push('accessToken must be a string');
+  }
+  if (typeof boot.envVars !== 'object' || boot.envVars === null) problems.push('envVars must be an object');
+  else if (Object.values(boot.envVars).some((v) => typeof v !== 'string')) problems.push('envVars values must be strings');
+  if (typeof boot.defaultUser !== 'string' || boot.defaultUser === '') problems.push('defaultUser must be a name');
+  if (boot.defaultWorkdir !== undefined && typeof boot.defaultWorkdir !== 'string') {
+    problems.push('defaultWorkdir must be a string');
+  }
+  if (!Number.isInteger(boot.port) || boot.port < 0 || boot.port > 65535) problems.push('port must be 0..65535');
+  return problems;
+}

@@ -1,0 +1,117 @@
+/**
+ * POST /files (§3.2.3): multipart/form-data (each part named `file`, its filename the destination,
+ * which may contain `/`) or application/octet-stream (one file at the `path` query), optionally
+ * gzip-compressed. Answers the written files in order, with exactly `name`, `path` and `type`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { SandboxdError } from '@sandboxd/common';
+import busboy from 'busboy';
+import type { EnvdConfig } from '../config.js';
+import { resolveUserPath } from '../system/paths.js';
+import type { SandboxUser } from '../system/users.js';
+import { writeFileAsUser } from '../system/write-file.js';
+import { sendJson } from './errors.js';
+import { parseFilesRequest } from './files-request.js';
+
+interface WrittenFile {
+  name: string;
+  path: string;
+  type: 'file';
+}
+
+interface UploadTarget {
+  user: SandboxUser;
+  /** The `path` query: wins over a part's filename (single-file writes send both). */
+  rawPath: string | undefined;
+  defaultWorkdir: string | undefined;
+}
+
+export async function handleUpload(
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+  config: EnvdConfig,
+): Promise<void> {
+  const { user, rawPath } = await parseFilesRequest(req, query, 'write', config);
+  const target: UploadTarget = { user, rawPath, defaultWorkdir: config.defaultWorkdir };
+  const contentType = (req.headers['content-type'] ?? '').toLowerCase();
+  let written: WrittenFile[];
+  if (contentType.startsWith('multipart/form-data')) {
+    written = await writeMultipart(req, openBody(req), target);
+  } else if (contentType.startsWith('application/octet-stream')) {
+    if (!rawPath) throw new SandboxdError('INVALID_REQUEST', 'path query parameter is required for octet-stream');
+    written = [await writeOne(openBody(req), rawPath, target)];
+  } else {
+    throw new SandboxdError('INVALID_REQUEST', `unsupported content type '${contentType}'`);
+  }
+  sendJson(res, 200, written);
+}
+
+function openBody(req: IncomingMessage): Readable {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
+  if (encoding === 'identity' || encoding === '') return req;
+  if (encoding === 'gzip' || encoding === 'x-gzip') return req.pipe(createGunzip());
+  throw new SandboxdError('INVALID_REQUEST', `unsupported content encoding '${encoding}', supported: identity, gzip`);
+}
+
+async function writeOne(source: Readable, destination: string, target: UploadTarget): Promise<WrittenFile> {
+  const filePath = resolveUserPath(destination, target.user, target.defaultWorkdir);
+  await writeFileAsUser(source, filePath, target.user);
+  return { name: path.basename(filePath), path: filePath, type: 'file' };
+}
+
+/** Parts are written one after another in arrival order; busboy holds the next part until then. */
+function writeMultipart(req: IncomingMessage, body: Readable, target: UploadTarget): Promise<WrittenFile[]> {
+  return new Promise((resolve, reject) => {
+    const written: WrittenFile[] = [];
+    const seen = new Set<string>();
+    let failure: unknown;
+    let queue: Promise<void> = Promise.resolve();
+    const fail = (err: unknown) => {
+      failure ??= err;
+    };
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, preservePath: true });
+    } catch (err) {
+      reject(new SandboxdError('INVALID_REQUEST', 'malformed multipart request', { cause: err }));
+      return;
+    }
+    parser.on('file', (field, stream, info) => {
+      if (field !== 'file' || failure !== undefined) {
+        stream.resume();
+        return;
+      }
+      const destination = target.rawPath ?? info.filename;
+      queue = queue.then(async () => {
+        if (failure !== undefined) return void stream.resume();
+        try {
+          if (!destination) throw new SandboxdError('INVALID_REQUEST', 'a file part has no filename');
+          const filePath = resolveUserPath(destination, target.user, target.defaultWorkdir);
+          if (seen.has(filePath)) throw new SandboxdError('INVALID_REQUEST', `path '${filePath}' is written twice`);
+          seen.add(filePath);
+          written.push(await writeOne(stream, destination, target));
+        } catch (err) {
+          stream.resume();
+          fail(err);
+        }
+      });
+    });
+    parser.on('error', (err) => {
+      fail(new SandboxdError('INVALID_REQUEST', 'malformed multipart request', { cause: err }));
+      queue.then(() => reject(failure));
+    });
+    parser.on('close', () => {
+      queue.then(() => {
+        if (failure !== undefined) reject(failure);
+        else if (written.length === 0) reject(new SandboxdError('INVALID_REQUEST', 'no file parts in the request'));
+        else resolve(written);
+      });
+    });
+    body.on('error', (err) => parser.destroy(err));
+    body.pipe(parser);
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * Runs around every RPC: checks the access token (§1.5) and normalises errors thrown by handlers,
+ * for unary calls and for errors raised midway through a server stream alike.
+ */
+import type { Logger } from '@sandboxd/common';
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { ACCESS_TOKEN_HEADER } from '@sandboxd/protocol';
+import { checkAccessToken } from '../auth/access-token.js';
+import { toConnectError } from './errors.js';
+
+export function envdInterceptor(accessToken: string | undefined, log: Logger): Interceptor {
+  return (next) => async (req) => {
+    const token = checkAccessToken(req.header.get(ACCESS_TOKEN_HEADER) ?? undefined, accessToken);
+    if (token === 'missing' || token === 'invalid') {
+      throw new ConnectError('unauthorized access, please retry with a valid access token', Code.Unauthenticated);
+    }
+    try {
+      const res = await next(req);
+      if (!res.stream) return res;
+      return { ...res, message: normaliseStreamErrors(res.message, log) };
+    } catch (err) {
+      throw toConnectError(err, log);
+    }
+  };
+}
+
+async function* normaliseStreamErrors<T>(messages: AsyncIterable<T>, log: Logger): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (err) {
+    throw toConnectError(err, log);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Turns a Start request into exactly what gets executed (§3.4): the requested `cmd` + `args` as
+ * the requested user with their supplementary groups, a constructed environment (never envd's
+ * own), and a cwd that must exist.
+ */
+import fs from 'node:fs/promises';
+import { SandboxdError } from '@sandboxd/common';
+import type { EnvdConfig } from '../../config.js';
+import { resolveUserPath } from '../../system/paths.js';
+import type { SandboxUser } from '../../system/users.js';
+import type { ProcessSpec } from './managed-process.js';
+
+/** setpriv changes ids and groups, then execs: the pid we report is the command's own pid. */
+const SETPRIV = '/usr/bin/setpriv';
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface CommandRequest {
+  cmd: string;
+  args: string[];
+  envs: Record<string, string>;
+  cwd?: string;
+  stdin: boolean;
+  tag?: string;
+}
+
+export async function commandSpec(request: CommandRequest, user: SandboxUser, config: EnvdConfig): Promise<ProcessSpec> {
+  if (request.cmd === '') throw new SandboxdError('INVALID_REQUEST', 'process cmd is empty');
+  const cwd = resolveUserPath(request.cwd ?? '', user, config.defaultWorkdir);
+  const stat = await fs.stat(cwd).catch(() => undefined);
+  if (!stat?.isDirectory()) throw new SandboxdError('INVALID_REQUEST', `cwd '${cwd}' does not exist`);
+
+  // Priority, lowest first: the user's login basics, sandbox-wide envVars, the request's envs.
+  const env: Record<string, string> = {
+    PATH: DEFAULT_PATH,
+    HOME: user.home,
+    USER: user.name,
+    LOGNAME: user.name,
+    SHELL: user.shell,
+    ...config.envVars,
+    ...request.envs,
+  };
+  const { file, argv } = asUser(request.cmd, request.args, user);
+  return {
+    request: { cmd: request.cmd, args: request.args, envs: request.envs, ...(request.cwd ? { cwd: request.cwd } : {}) },
+    file,
+    argv,
+    env,
+    cwd,
+    stdin: request.stdin,
+    ...(request.tag !== undefined ? { tag: request.tag } : {}),
+  };
+}
+
+function asUser(cmd: string, args: string[], user: SandboxUser): { file: string; argv: string[] } {
+  // Without root (a developer running envd by hand) there is nobody to switch to: run as is.
+  if (process.getuid?.() !== 0) return { file: cmd, argv: args };
+  // Node's own uid/gid spawn options drop supplementary groups (libuv calls setgroups(0)), so
+  // sudo-style group membership (e.g. `docker`) would vanish; setpriv sets them explicitly from
+  // /etc/group as read for this request.
+  return {
+    file: SETPRIV,
+    argv: [
+      `--reuid=${user.uid}`,
+      `--regid=${user.gid}`,
+      `--groups=${user.groups.join(',')}`,
+      '--',
+      cmd,
+      ...args,
+    ],
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * envd's HTTP server: `/health` and `/files` as plain routes, everything else through the Connect
+ * adapter (`/process.Process/*`, `/filesystem.Filesystem/*`). HTTP/1.1 only: the SDK never
+ * attempts h2c (e2b-protocol §1.4).
+ */
+import http from 'node:http';
+import type { Logger } from '@sandboxd/common';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { Process } from '@sandboxd/protocol';
+import type { EnvdConfig } from './config.js';
+import { handleFiles } from './http/files-route.js';
+import { envdInterceptor } from './rpc/interceptor.js';
+import { processService } from './rpc/process/process-service.js';
+import { ProcessTable } from './rpc/process/process-table.js';
+
+export interface Envd {
+  server: http.Server;
+  processes: ProcessTable;
+}
+
+export function createEnvd(config: EnvdConfig, log: Logger): Envd {
+  const processes = new ProcessTable();
+  const rpc = connectNodeAdapter({
+    routes: (router) => {
+      router.service(Process, processService(config, processes));
+    },
+    interceptors: [envdInterceptor(config.accessToken, log)],
+  });
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://envd');
+    if (url.pathname === '/health') {
+      // No token needed: the proxy and `sandbox.isRunning()` probe it (§3.2.1).
+      res.writeHead(204).end();
+      return;
+    }
+    if (url.pathname === '/files') {
+      void handleFiles(req, res, url.searchParams, config, log);
+      return;
+    }
+    rpc(req, res);
+  });
+  // Uploads and process streams legitimately last for hours; the default 300 s request timeout
+  // would cut an upload off midway.
+  server.requestTimeout = 0;
+  return { server, processes };
+}

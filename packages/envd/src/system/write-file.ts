@@ -1,0 +1,27 @@
+/**
+ * Writes one uploaded file as the requesting user: parents created and owned by the user, the
+ * file itself 0644 and owned by the user (§3.1). Writes in place (O_TRUNC) rather than through a
+ * temp file + rename, so watchers see a WRITE on the file itself, as E2B's envd produces.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { errnoToError } from './errno.js';
+import { makeDirsOwnedBy } from './make-parents.js';
+import type { SandboxUser } from './users.js';
+
+export async function writeFileAsUser(source: Readable, filePath: string, user: SandboxUser): Promise<void> {
+  await makeDirsOwnedBy(path.dirname(filePath), user);
+  const handle = await fs.open(filePath, 'w', 0o644).catch((err) => {
+    throw errnoToError(err, filePath);
+  });
+  try {
+    await handle.chown(user.uid, user.gid);
+    await pipeline(source, handle.createWriteStream({ autoClose: false }));
+  } catch (err) {
+    throw errnoToError(err, filePath);
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}

@@ -1,0 +1,118 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { SandboxdError } from '@sandboxd/common';
+import { runCommand, tryCommand } from '../process/run-command.js';
+import { acquireBuildLock } from './build-lock.js';
+import { configureTemplate } from './configure-template.js';
+import {
+  defaultTemplatesDir,
+  readTemplateMarker,
+  type TemplateMarker,
+  templateMarkerName,
+  templateRootfs,
+} from './template-paths.js';
+import { recipeHash, recipes, type TemplateRecipe } from './template-recipe.js';
+
+export type TemplateProgress = (step: string, detail?: string) => void;
+
+export interface BuildTemplateOptions {
+  name: string;
+  templatesDir?: string;
+  onProgress?: TemplateProgress;
+  /** Override the built-in recipe for `name` (tests, custom templates). */
+  recipe?: TemplateRecipe;
+}
+
+export interface BuildTemplateResult {
+  rootfs: string;
+  /** False when an up-to-date build was already there. */
+  built: boolean;
+  recipeHash: string;
+}
+
+/**
+ * Builds a template root filesystem: debootstrap minbase, then apt-get inside a chroot, then user
+ * and system files. Works in `<templatesDir>/.build-<name>-<pid>` and renames into place only when
+ * complete, so a reader never sees a half-built rootfs. Idempotent: a rootfs whose marker carries
+ * the current recipe hash is kept as is.
+ */
+export async function buildTemplate(options: BuildTemplateOptions): Promise<BuildTemplateResult> {
+  const { name } = options;
+  const templatesDir = options.templatesDir ?? defaultTemplatesDir;
+  const progress: TemplateProgress = options.onProgress ?? (() => {});
+  const recipe = options.recipe ?? recipes[name];
+  if (!recipe) throw new SandboxdError('TEMPLATE_NOT_FOUND', `no recipe for template ${name}`);
+  const hash = recipeHash(recipe);
+  const rootfs = templateRootfs(templatesDir, name);
+
+  if ((await readTemplateMarker(templatesDir, name))?.recipeHash === hash) {
+    progress('cached', `template ${name} is up to date (${hash})`);
+    return { rootfs, built: false, recipeHash: hash };
+  }
+  await fs.mkdir(templatesDir, { recursive: true });
+  const release = await acquireBuildLock(path.join(templatesDir, `.${name}.lock`), () =>
+    progress('wait', `another process is building template ${name}`),
+  );
+  try {
+    // Someone else may have finished the same build while we waited for the lock.
+    if ((await readTemplateMarker(templatesDir, name))?.recipeHash === hash) {
+      progress('cached', `template ${name} was built by another process`);
+      return { rootfs, built: false, recipeHash: hash };
+    }
+    const work = path.join(templatesDir, `.build-${name}-${process.pid}`);
+    await removeTree(work);
+    try {
+      await debootstrap(recipe, path.join(work, 'rootfs'), progress);
+      await configureTemplate(recipe, path.join(work, 'rootfs'), progress);
+      const marker: TemplateMarker = { name, recipeHash: hash, builtAt: new Date().toISOString() };
+      await fs.writeFile(path.join(work, templateMarkerName), `${JSON.stringify(marker, null, 2)}\n`);
+      await swapIntoPlace(work, path.join(templatesDir, name));
+    } catch (err) {
+      await removeTree(work);
+      throw new SandboxdError('RUNTIME_FAILED', `building template ${name} failed`, { cause: err });
+    }
+    progress('done', `template ${name} ready at ${rootfs}`);
+    return { rootfs, built: true, recipeHash: hash };
+  } finally {
+    await release();
+  }
+}
+
+async function debootstrap(recipe: TemplateRecipe, rootfs: string, progress: TemplateProgress): Promise<void> {
+  progress('debootstrap', `${recipe.suite} minbase from ${recipe.mirror}`);
+  await fs.mkdir(rootfs, { recursive: true });
+  await runCommand('debootstrap', ['--variant=minbase', recipe.suite, rootfs, recipe.mirror], {
+    timeoutMs: 20 * 60_000,
+    onLine: (line) => {
+      // debootstrap prints one line per package and phase; only the phase lines are worth showing.
+      if (/^[IWE]: /.test(line) && !/^I: (Retrieving|Validating|Extracting|Unpacking|Configuring) \S+$/.test(line)) {
+        progress('debootstrap', line.slice(3));
+      }
+    },
+  });
+}
+
+/** rename(2) of a directory cannot replace a non-empty one, so the old template is moved aside first. */
+async function swapIntoPlace(work: string, target: string): Promise<void> {
+  const retired = `${path.dirname(target)}/.retired-${path.basename(target)}-${Date.now()}`;
+  const hadOld = await fs.rename(target, retired).then(
+    () => true,
+    () => false,
+  );
+  await fs.rename(work, target);
+  // Sandboxes still running on the old rootfs use it as their lower layer; deleting its files would
+  // pull them from under those overlays, so the old rootfs is left as `.retired-*` for the operator.
+  if (hadOld) await fs.writeFile(`${retired}/retired-at`, new Date().toISOString());
+}
+
+/** rm -rf that first unmounts anything left mounted inside (a crashed chroot step). */
+async function removeTree(dir: string): Promise<void> {
+  const mounts = await fs.readFile('/proc/self/mounts', 'utf8');
+  const inside = mounts
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of inside) await tryCommand('umount', ['-l', m]);
+  await fs.rm(dir, { recursive: true, force: true });
+}

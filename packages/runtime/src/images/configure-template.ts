@@ -1,0 +1,98 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { runCommand, tryCommand } from '../process/run-command.js';
+import type { TemplateProgress } from './build-template.js';
+import type { TemplateRecipe } from './template-recipe.js';
+
+const aptEnv = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  DEBIAN_FRONTEND: 'noninteractive',
+  LANG: 'C.UTF-8',
+  HOME: '/root',
+};
+
+/**
+ * Everything after debootstrap, run in a chroot of the new rootfs: packages, the user, and the
+ * small system files a sandbox expects. /proc is mounted for the duration (some postinst scripts
+ * read it); /dev is not bind-mounted, debootstrap already created the device nodes apt needs, and a
+ * host /dev bind inside a tree we later `rm -rf` is a hazard not worth taking.
+ */
+export async function configureTemplate(
+  recipe: TemplateRecipe,
+  rootfs: string,
+  progress: TemplateProgress,
+): Promise<void> {
+  const chroot = (args: string[], onLine?: (line: string) => void) =>
+    runCommand('chroot', [rootfs, ...args], { env: aptEnv, timeoutMs: 30 * 60_000, onLine });
+
+  await fs.copyFile('/etc/resolv.conf', path.join(rootfs, 'etc/resolv.conf'));
+  // Keep services from starting inside the chroot during package installation.
+  await fs.writeFile(path.join(rootfs, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  const proc = path.join(rootfs, 'proc');
+  await runCommand('mount', ['-t', 'proc', 'proc', proc]);
+  try {
+    progress('apt-update', recipe.mirror);
+    await chroot(['apt-get', 'update', '-q']);
+    progress('apt-install', recipe.packages.join(' '));
+    await chroot(
+      ['apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Use-Pty=0', ...recipe.packages],
+      (line) => {
+        if (line.startsWith('Setting up ')) progress('apt-install', line);
+      },
+    );
+    progress('user', `${recipe.user.name} (${recipe.user.uid}:${recipe.user.gid})`);
+    const { user } = recipe;
+    await chroot(['groupadd', '-g', String(user.gid), user.name]);
+    await chroot([
+      'useradd',
+      '-m',
+      '-u',
+      String(user.uid),
+      '-g',
+      String(user.gid),
+      '-G',
+      'sudo',
+      '-d',
+      user.home,
+      '-s',
+      user.shell,
+      user.name,
+    ]);
+    progress('clean', 'apt caches');
+    await chroot(['apt-get', 'clean']);
+  } finally {
+    await tryCommand('umount', ['-l', proc]);
+  }
+  await writeSystemFiles(recipe, rootfs);
+}
+
+async function writeSystemFiles(recipe: TemplateRecipe, rootfs: string): Promise<void> {
+  const etc = (name: string) => path.join(rootfs, 'etc', name);
+  const short = recipe.hostname.split('.')[0] ?? recipe.hostname;
+  await fs.writeFile(
+    path.join(rootfs, 'etc/sudoers.d/sandboxd-user'),
+    `${recipe.user.name} ALL=(ALL:ALL) NOPASSWD: ALL\n`,
+    { mode: 0o440 },
+  );
+  await fs.writeFile(etc('hostname'), `${recipe.hostname}\n`);
+  // The runtime sets this hostname in the sandbox's UTS namespace; sudo wants it resolvable.
+  await fs.writeFile(
+    etc('hosts'),
+    `127.0.0.1\tlocalhost\n127.0.1.1\t${recipe.hostname} ${short}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
+  );
+  await fs.writeFile(etc('resolv.conf'), 'nameserver 1.1.1.1\nnameserver 8.8.8.8\n');
+  await fs.rm(path.join(rootfs, 'usr/sbin/policy-rc.d'), { force: true });
+  for (const dir of ['var/lib/apt/lists', 'var/cache/apt', 'var/log/apt', 'tmp', 'var/tmp']) {
+    await emptyDir(path.join(rootfs, dir));
+  }
+  await fs.mkdir(path.join(rootfs, 'var/lib/apt/lists/partial'), { recursive: true });
+  // Mount points for the read-only binds of init/node/envd: present in the lower layer, runc need
+  // not create them, which would copy /opt up into every sandbox's upper.
+  await fs.mkdir(path.join(rootfs, 'opt/sandboxd'), { recursive: true });
+  for (const f of ['init', 'node', 'envd.mjs']) await fs.writeFile(path.join(rootfs, 'opt/sandboxd', f), '');
+}
+
+async function emptyDir(dir: string): Promise<void> {
+  const entries = await fs.readdir(dir).catch(() => [] as string[]);
+  await Promise.all(entries.map((e) => fs.rm(path.join(dir, e), { recursive: true, force: true })));
+}

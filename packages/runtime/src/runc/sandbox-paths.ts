@@ -1,0 +1,46 @@
+import path from 'node:path';
+import type { RootfsPaths } from '../rootfs/sandbox-rootfs.js';
+
+/**
+ * Where one sandbox's things live:
+ *   <stateDir>/sandboxes/<id>/   sandbox.json, config.json (the bundle), disk.img, runc.log: state
+ *                                that must survive restarts; the server's data dir may be 0700.
+ *   <runDir>/sandboxes/<id>/     mount points: disk/ (upper, work), lower/, rootfs/. runc's init
+ *                                mounts the rootfs *as container root* (an unprivileged host uid
+ *                                under the user namespace), which must be able to traverse the path,
+ *                                so these live in a machine-wide 0711 tree outside any private dir.
+ */
+export interface SandboxPaths extends RootfsPaths {
+  dir: string;
+  mountDir: string;
+  config: string;
+  runcLog: string;
+  pidFile: string;
+}
+
+export function sandboxesDir(stateDir: string): string {
+  return path.join(stateDir, 'sandboxes');
+}
+
+export function mountsDir(runDir: string): string {
+  return path.join(runDir, 'sandboxes');
+}
+
+export function sandboxPaths(stateDir: string, runDir: string, sandboxId: string): SandboxPaths {
+  const dir = path.join(sandboxesDir(stateDir), sandboxId);
+  const mountDir = path.join(mountsDir(runDir), sandboxId);
+  const diskMount = path.join(mountDir, 'disk');
+  return {
+    dir,
+    mountDir,
+    diskImage: path.join(dir, 'disk.img'),
+    diskMount,
+    upper: path.join(diskMount, 'upper'),
+    work: path.join(diskMount, 'work'),
+    lower: path.join(mountDir, 'lower'),
+    rootfs: path.join(mountDir, 'rootfs'),
+    config: path.join(dir, 'config.json'),
+    runcLog: path.join(dir, 'runc.log'),
+    pidFile: path.join(dir, 'pid'),
+  };
+}

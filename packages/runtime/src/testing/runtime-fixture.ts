@@ -1,0 +1,161 @@
+/**
+ * Test support for RuncRuntime suites (not a test file): a throwaway state dir, a fixture envd
+ * (a tiny Node HTTP server answering /health: the real envd bundle is built elsewhere), a template
+ * (the machine-wide `base` if built, else a link to the dev rootfs), and probes that run inside a
+ * sandbox with `runc exec` (tests only: production never uses runc exec, CRIU would lose those).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { newSandboxId } from '@sandboxd/common';
+import { sandboxCgroupDirs } from '../cgroups/cgroup-v1.js';
+import { defaultTemplatesDir, isTemplateBuilt } from '../images/template-paths.js';
+import { vethExists } from '../netns/veth.js';
+import { listLoopDevices, listMountPoints } from '../process/mounts.js';
+import { runCommand } from '../process/run-command.js';
+import { RuncRuntime, type RuncRuntimeOptions } from '../runc/runc-runtime.js';
+import { sandboxPaths } from '../runc/sandbox-paths.js';
+import { readRecord, type SandboxRecord } from '../runc/sandbox-record.js';
+import type { SandboxEndpoint, SandboxLimits } from '../runtime.js';
+import { SlotClaims } from '../slots/slot-claims.js';
+
+const devRootfs = '/var/lib/sandboxd-dev/rootfs';
+const defaultRunDir = '/run/sandboxd';
+export const testLimits: SandboxLimits = { cpuCount: 1, memoryMiB: 256, diskSizeMiB: 512, pids: 128 };
+
+const fixtureEnvd = `import http from 'node:http';
+http.createServer((req, res) => {
+  res.writeHead(req.url === '/health' ? 204 : 404);
+  res.end();
+}).listen(49983, '0.0.0.0');
+`;
+
+export interface Harness {
+  stateDir: string;
+  options: RuncRuntimeOptions;
+  runtime: RuncRuntime;
+  /** Creates a sandbox and registers its kill with t.after. */
+  create(limits?: Partial<SandboxLimits>): Promise<{ endpoint: SandboxEndpoint; record: SandboxRecord }>;
+  exec(sandboxId: string, script: string, user?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+async function templatesDirFor(t: TestContext, work: string): Promise<string> {
+  if (await isTemplateBuilt(defaultTemplatesDir, 'base')) return defaultTemplatesDir;
+  const dir = path.join(work, 'templates');
+  await fs.mkdir(path.join(dir, 'base'), { recursive: true });
+  await fs.symlink(devRootfs, path.join(dir, 'base', 'rootfs'));
+  await fs.writeFile(path.join(dir, 'base', 'template.json'), '{"name":"base","recipeHash":"dev"}');
+  t.diagnostic('using the dev rootfs as template base');
+  return dir;
+}
+
+export async function createHarness(t: TestContext, extra: Partial<RuncRuntimeOptions> = {}): Promise<Harness> {
+  // mkdtemp makes a 0700 dir, like a server's private data dir: the runtime must cope with that.
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'sandboxd-rt-'));
+  const created: string[] = [];
+  // One hook, in this order: sandboxes first (their runc state lives in work), then the dir.
+  t.after(async () => {
+    await Promise.allSettled(created.map((id) => harness.runtime.kill(id)));
+    await fs.rm(work, { recursive: true, force: true });
+  });
+  const envdBundlePath = path.join(work, 'envd.mjs');
+  await fs.writeFile(envdBundlePath, fixtureEnvd);
+  const stateDir = path.join(work, 'state');
+  const options: RuncRuntimeOptions = {
+    stateDir,
+    templatesDir: await templatesDirFor(t, work),
+    envdBundlePath,
+    ...extra,
+  };
+  const runtime = new RuncRuntime(options);
+  await runtime.init();
+  const harness: Harness = {
+    stateDir,
+    options,
+    runtime,
+    async create(limits = {}) {
+      const sandboxId = newSandboxId();
+      created.push(sandboxId);
+      const endpoint = await runtime.create({
+        sandboxId,
+        templateId: 'base',
+        limits: { ...testLimits, ...limits },
+        envdEnv: {},
+      });
+      const record = await readRecord(path.join(stateDir, 'sandboxes', sandboxId));
+      assert.ok(record);
+      return { endpoint, record };
+    },
+    exec: (sandboxId, script, user) =>
+      runCommand(
+        'runc',
+        [
+          '--root',
+          path.join(stateDir, 'runc'),
+          'exec',
+          ...(user ? ['--user', user] : []),
+          sandboxId,
+          'sh',
+          '-c',
+          script,
+        ],
+        { okCodes: Array.from({ length: 255 }, (_, i) => i + 1), timeoutMs: 60_000 },
+      ),
+  };
+  return harness;
+}
+
+/** Asserts that no host resource of the sandbox is left, checking each kind explicitly. */
+export async function assertNothingLeft(
+  stateDir: string,
+  sandboxId: string,
+  known: { pid?: number; slot?: number; veth?: string } = {},
+): Promise<void> {
+  const paths = sandboxPaths(stateDir, defaultRunDir, sandboxId);
+  assert.equal(await exists(paths.mountDir), false, 'mount dir removed');
+  assert.equal(await exists(paths.dir), false, 'state dir removed');
+  assert.equal(await exists(path.join(stateDir, 'runc', sandboxId)), false, 'runc state removed');
+  const mounts = (await listMountPoints()).filter((m) => m.includes(`/${sandboxId}/`) || m.endsWith(`/${sandboxId}`));
+  assert.deepEqual(mounts, [], 'no mounts left');
+  const loops = (await listLoopDevices()).filter((l) => l.backingFile.includes(`/${sandboxId}/`));
+  assert.deepEqual(loops, [], 'no loop devices left');
+  assert.deepEqual(await sandboxCgroupDirs(sandboxId), [], 'no cgroups left');
+  const claims = (await new SlotClaims().list()).filter((c) => c.sandboxId === sandboxId);
+  assert.deepEqual(claims, [], 'no slot claim left');
+  if (known.veth) assert.equal(await vethExists(known.veth), false, `veth ${known.veth} removed`);
+  if (known.pid) assert.equal(await isAliveAfter(known.pid, 2000), false, `pid ${known.pid} gone`);
+}
+
+/** The slot claim of a sandbox being created (to learn its veth before a failure is injected). */
+export async function claimOf(sandboxId: string) {
+  return (await new SlotClaims().list()).find((c) => c.sandboxId === sandboxId);
+}
+
+function exists(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * A killed PID 1 is reparented to the host's init, which reaps it on its own schedule; a zombie
+ * has already exited (and left its cgroups), so it counts as gone.
+ */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function isAliveAfter(pid: number, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (!isAlive(pid)) return false;
+  return isAlive(pid);
+}

@@ -1,0 +1,59 @@
+import type { Logger } from '@sandboxd/common';
+import { SandboxdError } from '@sandboxd/common';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { authenticate } from '../auth/api-keys.js';
+import type { Config } from '../config.js';
+import type { SandboxService } from '../lifecycle/sandbox-service.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { Store } from '../store/store.js';
+import { toApiError } from './errors.js';
+import { type ApiEnv, mountSandboxRoutes } from './sandboxes.js';
+import { buildSchemas } from './schemas.js';
+
+export interface ApiDeps {
+  config: Readonly<Config>;
+  store: Store;
+  service: SandboxService;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** The control-plane REST API. Public routes first; everything else needs an API key. */
+export function createApi(deps: ApiDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  const log = deps.logger.child({ component: 'api' });
+
+  app.use(async (c, next) => {
+    await next();
+    deps.metrics.httpRequests.inc({ method: c.req.method, status: String(c.res.status) });
+  });
+
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', deps.metrics.registry.contentType);
+    return c.body(await deps.metrics.registry.metrics());
+  });
+
+  app.use(
+    bodyLimit({
+      maxSize: deps.config.limits.maxJsonBodyBytes,
+      onError: () => {
+        throw new SandboxdError('BODY_TOO_LARGE', `request body exceeds ${deps.config.limits.maxJsonBodyBytes} bytes`);
+      },
+    }),
+  );
+  app.use(async (c, next) => {
+    c.set('team', authenticate(deps.store, c.req.header('x-api-key')));
+    await next();
+  });
+
+  mountSandboxRoutes(app, deps.service, buildSchemas(deps.config), deps.config, deps.metrics);
+
+  app.notFound((c) => c.json({ code: 404, message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    const { status, body } = toApiError(err, log);
+    return c.json(body, status as 400);
+  });
+  return app;
+}

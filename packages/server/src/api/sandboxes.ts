@@ -1,0 +1,116 @@
+import { isSandboxId, SandboxdError } from '@sandboxd/common';
+import type { Context, Hono } from 'hono';
+import type { Config } from '../config.js';
+import type { SandboxService } from '../lifecycle/sandbox-service.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { Team } from '../store/store.js';
+import { toListedSandboxWire, toSandboxDetailWire, toSandboxWire } from './dto.js';
+import { encodeCursor, parseListQuery } from './list-query.js';
+import { parseInput, type Schemas } from './schemas.js';
+
+export type ApiEnv = { Variables: { team: Team } };
+
+/** Parses the JSON body; a malformed body is a 400, an absent one an empty object. */
+async function jsonBody(c: Context<ApiEnv>): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new SandboxdError('INVALID_JSON');
+  }
+}
+
+function sandboxIdParam(c: Context<ApiEnv>): string {
+  const id = c.req.param('sandboxID') ?? '';
+  // An id we could never have issued cannot exist: answer as E2B does for unknown ids.
+  if (!isSandboxId(id)) throw new SandboxdError('SANDBOX_NOT_FOUND', `sandbox ${id} not found`);
+  return id;
+}
+
+/** The sandbox resource: v1 and v2 paths the E2B SDKs call (e2b-protocol §2.1). */
+export function mountSandboxRoutes(
+  app: Hono<ApiEnv>,
+  service: SandboxService,
+  schemas: Schemas,
+  config: Readonly<Config>,
+  metrics: Metrics,
+) {
+  const wire = { domain: config.domain };
+  const maxListLimit = 100;
+
+  const create = (secureByDefault: boolean) => async (c: Context<ApiEnv>) => {
+    const body = parseInput(schemas.newSandbox, await jsonBody(c));
+    if (body.autoPause) {
+      throw new SandboxdError('NOT_IMPLEMENTED', 'autoPause is not supported by this server yet');
+    }
+    const endTimer = metrics.sandboxCreateSeconds.startTimer();
+    const record = await service.create(c.get('team'), {
+      templateId: body.templateID,
+      timeoutSeconds: body.timeout ?? config.sandbox.defaultTimeoutSeconds,
+      metadata: body.metadata ?? {},
+      envVars: body.envVars ?? {},
+      secure: secureByDefault || body.secure === true,
+      allowInternetAccess: body.allow_internet_access ?? true,
+      autoPause: false,
+    });
+    endTimer();
+    return c.json(toSandboxWire(record, wire), 201);
+  };
+  app.post('/sandboxes', create(false));
+  app.post('/v2/sandboxes', create(true));
+
+  app.get('/v2/sandboxes', (c) => {
+    const query = parseListQuery(c.get('team').id, c.req.query(), maxListLimit);
+    const rows = service.list({ ...query, limit: query.limit + 1 });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    if (rows.length > query.limit && last) {
+      c.header('X-Next-Token', encodeCursor({ startedAt: last.startedAt, id: last.id }));
+    }
+    return c.json(page.map(toListedSandboxWire));
+  });
+
+  // v1 list: running sandboxes only, as one array (older SDKs).
+  app.get('/sandboxes', (c) => {
+    const query = parseListQuery(
+      c.get('team').id,
+      { state: 'running', metadata: c.req.query('metadata') },
+      Number.MAX_SAFE_INTEGER,
+    );
+    return c.json(service.list({ ...query, limit: 10_000 }).map(toListedSandboxWire));
+  });
+
+  app.get('/sandboxes/:sandboxID', (c) => {
+    const record = service.get(c.get('team'), sandboxIdParam(c));
+    return c.json(toSandboxDetailWire(record, wire));
+  });
+
+  app.delete('/sandboxes/:sandboxID', async (c) => {
+    await service.kill(c.get('team'), sandboxIdParam(c));
+    return c.body(null, 204);
+  });
+
+  app.post('/sandboxes/:sandboxID/timeout', async (c) => {
+    const id = sandboxIdParam(c);
+    const body = parseInput(schemas.setTimeoutBody, await jsonBody(c));
+    await service.setTimeout(c.get('team'), id, body.timeout);
+    return c.body(null, 204);
+  });
+
+  const connect = async (c: Context<ApiEnv>) => {
+    const id = sandboxIdParam(c);
+    const body = parseInput(schemas.connectBody, await jsonBody(c));
+    const { record } = await service.connect(c.get('team'), id, body.timeout ?? config.sandbox.defaultTimeoutSeconds);
+    return c.json(toSandboxWire(record, wire), 200);
+  };
+  app.post('/sandboxes/:sandboxID/connect', connect);
+  app.post('/v2/sandboxes/:sandboxID/connect', connect);
+
+  const notYet = (what: string) => (c: Context<ApiEnv>) => {
+    service.get(c.get('team'), sandboxIdParam(c));
+    throw new SandboxdError('NOT_IMPLEMENTED', `${what} is not supported by this server yet`);
+  };
+  app.post('/sandboxes/:sandboxID/pause', notYet('pause'));
+  app.post('/sandboxes/:sandboxID/resume', notYet('resume'));
+}

@@ -1,0 +1,78 @@
+import { isTemplateId, SandboxdError } from '@sandboxd/common';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+
+/**
+ * Input schemas for the control-plane routes. Every route parses its input here into a typed
+ * command before any other code runs; unknown fields are ignored (SDKs send fields we do not
+ * act on yet, e.g. `mcp`, `volumeMounts`).
+ */
+export function buildSchemas(config: Readonly<Config>) {
+  const { limits, sandbox } = config;
+
+  const timeoutSeconds = z
+    .number({ error: 'timeout must be a number of seconds' })
+    .int('timeout must be a whole number of seconds')
+    .min(1, 'timeout must be at least 1 second')
+    .max(sandbox.maxTimeoutSeconds, `timeout must be at most ${sandbox.maxTimeoutSeconds} seconds`);
+
+  const metadata = z
+    .record(
+      z.string().min(1, 'metadata keys must not be empty').max(limits.maxMetadataKeyLength),
+      z
+        .string()
+        .max(
+          limits.maxMetadataValueLength,
+          `metadata values must be at most ${limits.maxMetadataValueLength} characters`,
+        ),
+      { error: 'metadata must be an object of string values' },
+    )
+    .refine((m) => Object.keys(m).length <= limits.maxMetadataEntries, {
+      message: `metadata may have at most ${limits.maxMetadataEntries} entries`,
+    });
+
+  const envVars = z
+    .record(
+      z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env var names must match [A-Za-z_][A-Za-z0-9_]*')
+        .max(256),
+      z
+        .string({ error: 'env var values must be strings' })
+        .refine((v) => !v.includes('\0'), 'env var values must not contain NUL'),
+      { error: 'envVars must be an object of string values' },
+    )
+    .refine((e) => Object.keys(e).length <= limits.maxEnvVars, { message: `at most ${limits.maxEnvVars} env vars` })
+    .refine((e) => Buffer.byteLength(JSON.stringify(e)) <= limits.maxEnvValueBytes, {
+      message: `envVars must total at most ${limits.maxEnvValueBytes} bytes`,
+    });
+
+  const templateId = z
+    .string({ error: 'templateID is required' })
+    .refine(isTemplateId, 'templateID must be 1-63 characters of a-z, 0-9, ".", "_" or "-"');
+
+  const newSandbox = z.object({
+    templateID: templateId,
+    timeout: timeoutSeconds.optional(),
+    metadata: metadata.optional(),
+    envVars: envVars.optional(),
+    secure: z.boolean().optional(),
+    allow_internet_access: z.boolean().optional(),
+    autoPause: z.boolean().optional(),
+  });
+
+  const setTimeoutBody = z.object({ timeout: timeoutSeconds });
+  const connectBody = z.object({ timeout: timeoutSeconds.optional(), memory: z.boolean().optional() });
+
+  return { newSandbox, setTimeoutBody, connectBody };
+}
+
+export type Schemas = ReturnType<typeof buildSchemas>;
+
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  throw new SandboxdError('INVALID_REQUEST', `${where}${issue?.message ?? 'invalid request'}`);
+}

@@ -1,0 +1,143 @@
+import path from 'node:path';
+
+/**
+ * The one typed Config of the server: defaults → environment (`SANDBOXD_*`) → flags, validated
+ * once (every problem listed), then frozen. Nothing else reads process.env.
+ */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Public domain for `<port>-<sandboxId>.<domain>` hosts; returned to SDKs as `domain`. */
+  domain: string;
+  /** A key to register for the default team at start (`SANDBOXD_API_KEY`). */
+  apiKey: string | undefined;
+  templatesDir: string;
+  helpersDir: string;
+  envdBundlePath: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  sandbox: {
+    defaultTimeoutSeconds: number;
+    maxTimeoutSeconds: number;
+    cpuCount: number;
+    memoryMiB: number;
+    diskSizeMiB: number;
+    pids: number;
+    maxConcurrentPerTeam: number;
+  };
+  limits: {
+    maxJsonBodyBytes: number;
+    maxMetadataEntries: number;
+    maxMetadataKeyLength: number;
+    maxMetadataValueLength: number;
+    maxEnvVars: number;
+    maxEnvValueBytes: number;
+  };
+}
+
+export interface ConfigSources {
+  env: Record<string, string | undefined>;
+  argv: string[];
+  repoRoot: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const flagNames = ['port', 'host', 'data-dir', 'domain', 'log-level', 'templates-dir'] as const;
+
+function parseFlags(argv: string[], problems: string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('--')) {
+      problems.push(`unexpected argument '${arg}'`);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
+    if (!(flagNames as readonly string[]).includes(name)) {
+      problems.push(`unknown flag --${name} (known: ${flagNames.map((f) => `--${f}`).join(', ')})`);
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) problems.push(`flag --${name} needs a value`);
+    else flags.set(name, value);
+  }
+  return flags;
+}
+
+export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Config> {
+  const problems: string[] = [];
+  const flags = parseFlags(argv, problems);
+  const pick = (flag: string, envName: string): string | undefined => flags.get(flag) ?? env[envName];
+
+  const portText = pick('port', 'SANDBOXD_PORT') ?? '3000';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`port must be 0..65535, got '${portText}'`);
+
+  const logLevel = pick('log-level', 'SANDBOXD_LOG_LEVEL') ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) problems.push(`unknown log level '${logLevel}'`);
+
+  const dataDir = path.resolve(pick('data-dir', 'SANDBOXD_DATA_DIR') ?? path.join(repoRoot, '.data'));
+  const machineDir = env.SANDBOXD_MACHINE_DIR ?? '/var/lib/sandboxd';
+  const apiKey = env.SANDBOXD_API_KEY?.trim() || undefined;
+  if (apiKey !== undefined && !/^e2b_[0-9a-f]{16,128}$/.test(apiKey)) {
+    problems.push('SANDBOXD_API_KEY must look like e2b_ followed by 16 to 128 lowercase hex digits');
+  }
+
+  const intEnv = (name: string, fallback: number, min: number, max: number): number => {
+    const text = env[name];
+    if (text === undefined || text === '') return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}, got '${text}'`);
+    }
+    return value;
+  };
+  const pids = intEnv('SANDBOXD_SANDBOX_PIDS', 4096, 16, 1 << 22);
+  const memoryMiB = intEnv('SANDBOXD_SANDBOX_MEMORY_MIB', 2048, 128, 1 << 20);
+  const cpuCount = intEnv('SANDBOXD_SANDBOX_CPUS', 2, 1, 256);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config: Config = {
+    host: pick('host', 'SANDBOXD_HOST') ?? '127.0.0.1',
+    port,
+    dataDir,
+    domain: pick('domain', 'SANDBOXD_DOMAIN') ?? `localhost:${port}`,
+    apiKey,
+    templatesDir: path.resolve(pick('templates-dir', 'SANDBOXD_TEMPLATES_DIR') ?? path.join(machineDir, 'templates')),
+    helpersDir: path.join(machineDir, 'helpers'),
+    envdBundlePath: path.join(repoRoot, 'packages/envd/dist/envd.mjs'),
+    logLevel: logLevel as Config['logLevel'],
+    sandbox: {
+      defaultTimeoutSeconds: 300,
+      maxTimeoutSeconds: 24 * 3600,
+      cpuCount,
+      memoryMiB,
+      diskSizeMiB: 10240,
+      pids,
+      maxConcurrentPerTeam: 100,
+    },
+    limits: {
+      maxJsonBodyBytes: 1024 * 1024,
+      maxMetadataEntries: 64,
+      maxMetadataKeyLength: 256,
+      maxMetadataValueLength: 4096,
+      maxEnvVars: 512,
+      maxEnvValueBytes: 128 * 1024,
+    },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): Readonly<T> {
+  for (const inner of Object.values(value)) {
+    if (inner && typeof inner === 'object') deepFreeze(inner as object);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,306 @@
+import { type Clock, type Logger, newSandboxId, randomToken, SandboxdError } from '@sandboxd/common';
+import { ENVD_CONFIG_ENV, ENVD_PORT, ENVD_VERSION, encodeEnvdBootConfig } from '@sandboxd/protocol';
+import type { SandboxRuntime } from '@sandboxd/runtime';
+import type { ListSandboxesQuery, SandboxEvent, SandboxRecord, SandboxState, Store, Team } from '../store/store.js';
+import { DeadlineScheduler } from './deadline-scheduler.js';
+import { SerialQueue } from './serial-queue.js';
+import { assertTransition, visibleStates } from './transitions.js';
+
+export interface CreateSandboxCommand {
+  templateId: string;
+  timeoutSeconds: number;
+  metadata: Record<string, string>;
+  envVars: Record<string, string>;
+  secure: boolean;
+  allowInternetAccess: boolean;
+  autoPause: boolean;
+}
+
+export interface SandboxDefaults {
+  cpuCount: number;
+  memoryMiB: number;
+  diskSizeMiB: number;
+  pids: number;
+}
+
+/** Where a running sandbox's envd can be reached; the proxy's routing table. */
+export interface SandboxRoute {
+  sandboxId: string;
+  address: string;
+  envdPort: number;
+}
+
+export interface SandboxServiceOptions {
+  store: Store;
+  runtime: SandboxRuntime;
+  clock: Clock;
+  logger: Logger;
+  defaults: SandboxDefaults;
+  /** Templates the runtime can start; an unknown id is a clean 404 before any work. */
+  templateExists: (templateId: string) => Promise<boolean>;
+}
+
+type StopListener = (sandboxId: string) => void;
+
+/**
+ * Owns every sandbox's life: the state machine, the per-sandbox queue, deadlines, and the routing
+ * table the proxy reads. Intent is written to the store before a side effect and the result after
+ * it, so `reconcile()` at start-up can finish or undo whatever a crash interrupted.
+ */
+export class SandboxService {
+  readonly #queue = new SerialQueue();
+  readonly #routes = new Map<string, SandboxRoute>();
+  readonly #stopListeners = new Set<StopListener>();
+  readonly #scheduler: DeadlineScheduler;
+
+  constructor(private readonly o: SandboxServiceOptions) {
+    this.#scheduler = new DeadlineScheduler(
+      {
+        nextDeadline: () => o.store.nextDeadline(),
+        expiredIds: (now) => o.store.expiredSandboxes(now).map((r) => r.id),
+      },
+      o.clock,
+      (id) => this.#expire(id),
+    );
+  }
+
+  runningCount(): number {
+    return this.#routes.size;
+  }
+
+  route(sandboxId: string): SandboxRoute | undefined {
+    return this.#routes.get(sandboxId);
+  }
+
+  /** Called with a sandbox id whenever it stops serving (kill, expiry): the proxy drops its streams. */
+  onStop(listener: StopListener): () => void {
+    this.#stopListeners.add(listener);
+    return () => this.#stopListeners.delete(listener);
+  }
+
+  async create(team: Team, cmd: CreateSandboxCommand): Promise<SandboxRecord> {
+    if (!(await this.o.templateExists(cmd.templateId))) {
+      throw new SandboxdError('TEMPLATE_NOT_FOUND', `template '${cmd.templateId}' not found`);
+    }
+    if (this.o.store.countActiveSandboxes(team.id) >= team.maxConcurrentSandboxes) {
+      throw new SandboxdError(
+        'CAPACITY_EXHAUSTED',
+        `team has reached its limit of ${team.maxConcurrentSandboxes} concurrent sandboxes`,
+      );
+    }
+    const now = this.o.clock.now();
+    const record: SandboxRecord = {
+      id: newSandboxId(),
+      teamId: team.id,
+      templateId: cmd.templateId,
+      alias: cmd.templateId,
+      state: 'creating',
+      metadata: cmd.metadata,
+      envVars: cmd.envVars,
+      ...this.#limits(),
+      envdVersion: ENVD_VERSION,
+      envdAccessToken: cmd.secure ? randomToken(24) : null,
+      allowInternetAccess: cmd.allowInternetAccess,
+      autoPause: cmd.autoPause,
+      startedAt: now,
+      endAt: now + cmd.timeoutSeconds * 1000,
+      address: null,
+      envdPort: null,
+    };
+    this.o.store.insertSandbox(record);
+    this.#event(record, 'created', 'user');
+    return this.#queue.run(record.id, async () => {
+      const log = this.o.logger.child({ sandboxId: record.id, teamId: team.id });
+      try {
+        const endpoint = await this.o.runtime.create({
+          sandboxId: record.id,
+          templateId: record.templateId,
+          limits: {
+            cpuCount: record.cpuCount,
+            memoryMiB: record.memoryMiB,
+            diskSizeMiB: record.diskSizeMiB,
+            pids: this.o.defaults.pids,
+          },
+          envdEnv: {
+            [ENVD_CONFIG_ENV]: encodeEnvdBootConfig({
+              sandboxId: record.id,
+              ...(record.envdAccessToken ? { accessToken: record.envdAccessToken } : {}),
+              envVars: record.envVars,
+              defaultUser: 'user',
+              port: ENVD_PORT,
+            }),
+          },
+        });
+        // The deadline counts from the moment the sandbox is usable, not from the request.
+        const startedAt = this.o.clock.now();
+        const running: SandboxRecord = {
+          ...record,
+          state: 'running',
+          startedAt: record.startedAt,
+          endAt: startedAt + cmd.timeoutSeconds * 1000,
+          address: endpoint.address,
+          envdPort: endpoint.envdPort,
+        };
+        this.o.store.updateSandbox(record.id, {
+          state: 'running',
+          endAt: running.endAt,
+          address: endpoint.address,
+          envdPort: endpoint.envdPort,
+        });
+        this.#routes.set(record.id, { sandboxId: record.id, address: endpoint.address, envdPort: endpoint.envdPort });
+        this.#event(running, 'running', 'user');
+        this.#scheduler.reschedule();
+        log.info('sandbox running', { templateId: record.templateId, address: endpoint.address });
+        return running;
+      } catch (err) {
+        log.error('sandbox create failed', { err });
+        this.o.store.updateSandbox(record.id, { state: 'killed' });
+        this.#event(record, 'killed', 'error', err instanceof Error ? err.message : String(err));
+        if (SandboxdError.is(err)) throw err;
+        throw new SandboxdError('RUNTIME_FAILED', 'failed to start the sandbox', { cause: err });
+      }
+    });
+  }
+
+  get(team: Team, sandboxId: string): SandboxRecord {
+    const record = this.o.store.getSandbox(sandboxId);
+    if (!record || record.teamId !== team.id || !visibleStates.includes(record.state)) {
+      throw new SandboxdError('SANDBOX_NOT_FOUND', `sandbox ${sandboxId} not found`);
+    }
+    return record;
+  }
+
+  list(query: ListSandboxesQuery): SandboxRecord[] {
+    return this.o.store.listSandboxes(query);
+  }
+
+  async kill(team: Team, sandboxId: string): Promise<void> {
+    this.get(team, sandboxId);
+    await this.#queue.run(sandboxId, async () => {
+      // Re-checked inside the queue: of two racing kills, the second finds the sandbox gone (404).
+      this.get(team, sandboxId);
+      await this.#kill(sandboxId, 'user');
+    });
+  }
+
+  /** Sets the deadline to now + timeout (may shorten or extend), as E2B's setTimeout does. */
+  async setTimeout(team: Team, sandboxId: string, timeoutSeconds: number): Promise<void> {
+    this.get(team, sandboxId);
+    await this.#queue.run(sandboxId, async () => {
+      const record = this.#requireState(sandboxId, ['running']);
+      const endAt = this.o.clock.now() + timeoutSeconds * 1000;
+      this.o.store.updateSandbox(sandboxId, { endAt });
+      this.#event(record, 'timeout-set', 'user', new Date(endAt).toISOString());
+      this.#scheduler.reschedule();
+    });
+  }
+
+  /** Connect: a running sandbox keeps the later of its deadline and now + timeout (never shortened). */
+  async connect(team: Team, sandboxId: string, timeoutSeconds: number): Promise<{ record: SandboxRecord }> {
+    this.get(team, sandboxId);
+    return this.#queue.run(sandboxId, async () => {
+      const record = this.o.store.getSandbox(sandboxId);
+      if (!record || !visibleStates.includes(record.state)) {
+        throw new SandboxdError('SANDBOX_NOT_FOUND', `sandbox ${sandboxId} not found`);
+      }
+      if (record.state !== 'running') {
+        throw new SandboxdError(
+          'INVALID_TRANSITION',
+          `sandbox ${sandboxId} is ${record.state} and cannot be resumed yet`,
+        );
+      }
+      const endAt = Math.max(record.endAt, this.o.clock.now() + timeoutSeconds * 1000);
+      if (endAt !== record.endAt) {
+        this.o.store.updateSandbox(sandboxId, { endAt });
+        this.#scheduler.reschedule();
+      }
+      return { record: { ...record, endAt } };
+    });
+  }
+
+  /**
+   * Start-up: re-adopt sandboxes the runtime still runs and the store knows as running; mark rows
+   * whose sandbox vanished as killed; finish interrupted transitions; sweep everything else.
+   */
+  async reconcile(): Promise<{ adopted: string[]; lost: string[]; swept: string[] }> {
+    const live = new Map((await this.o.runtime.list()).map((s) => [s.sandboxId, s]));
+    const adopted: string[] = [];
+    const lost: string[] = [];
+    for (const record of this.o.store.sandboxesInStates(['creating', 'running', 'killing', 'pausing', 'resuming'])) {
+      const sandbox = live.get(record.id);
+      if (record.state === 'running' && sandbox?.status === 'running') {
+        this.#routes.set(record.id, { sandboxId: record.id, address: sandbox.address, envdPort: sandbox.envdPort });
+        adopted.push(record.id);
+        continue;
+      }
+      this.o.store.updateSandbox(record.id, { state: 'killed' });
+      this.#event(record, 'killed', 'system', 'not running after a restart of the server');
+      lost.push(record.id);
+    }
+    const swept = await this.o.runtime.sweep(new Set(adopted));
+    this.#scheduler.reschedule();
+    return { adopted, lost, swept };
+  }
+
+  /** Stop the scheduler and let in-flight operations finish; sandboxes keep running. */
+  async close(): Promise<void> {
+    this.#scheduler.stop();
+    await this.#queue.drain();
+  }
+
+  async #expire(sandboxId: string): Promise<void> {
+    await this.#queue.run(sandboxId, async () => {
+      const record = this.o.store.getSandbox(sandboxId);
+      // A setTimeout or connect may have moved the deadline while this waited in the queue.
+      if (record?.state !== 'running' || record.endAt > this.o.clock.now()) return;
+      await this.#kill(sandboxId, 'timeout');
+    });
+  }
+
+  async #kill(sandboxId: string, cause: SandboxEvent['cause']): Promise<void> {
+    const record = this.o.store.getSandbox(sandboxId);
+    if (!record || record.state === 'killed') return;
+    assertTransition(sandboxId, record.state, 'killing');
+    this.o.store.updateSandbox(sandboxId, { state: 'killing' });
+    // Stop routing first: from here on the proxy answers 502 and open streams are dropped.
+    this.#routes.delete(sandboxId);
+    for (const listener of this.#stopListeners) listener(sandboxId);
+    try {
+      await this.o.runtime.kill(sandboxId);
+    } catch (err) {
+      // The row stays `killing`; the next start-up sweep finishes the job.
+      this.o.logger.error('sandbox kill failed', { sandboxId, err });
+      throw new SandboxdError('RUNTIME_FAILED', 'failed to kill the sandbox', { cause: err });
+    }
+    this.o.store.updateSandbox(sandboxId, { state: 'killed' });
+    this.#event(record, 'killed', cause);
+    this.#scheduler.reschedule();
+  }
+
+  #requireState(sandboxId: string, states: SandboxState[]): SandboxRecord {
+    const record = this.o.store.getSandbox(sandboxId);
+    if (!record || !visibleStates.includes(record.state)) {
+      throw new SandboxdError('SANDBOX_NOT_FOUND', `sandbox ${sandboxId} not found`);
+    }
+    if (!states.includes(record.state)) {
+      throw new SandboxdError('INVALID_TRANSITION', `sandbox ${sandboxId} is ${record.state}`);
+    }
+    return record;
+  }
+
+  #limits(): Pick<SandboxRecord, 'cpuCount' | 'memoryMiB' | 'diskSizeMiB'> {
+    const { cpuCount, memoryMiB, diskSizeMiB } = this.o.defaults;
+    return { cpuCount, memoryMiB, diskSizeMiB };
+  }
+
+  #event(record: SandboxRecord, type: string, cause: SandboxEvent['cause'], detail?: string): void {
+    this.o.store.recordEvent({
+      sandboxId: record.id,
+      teamId: record.teamId,
+      time: this.o.clock.now(),
+      type,
+      cause,
+      ...(detail === undefined ? {} : { detail }),
+    });
+  }
+}

@@ -1,0 +1,37 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one server instance (no global registry: two servers may share a process). */
+export function createMetrics(sources: { runningSandboxes: () => number }) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'sandboxd_process_' });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'sandboxd_http_requests_total',
+      help: 'Control-plane HTTP requests by route class and status',
+      labelNames: ['method', 'status'] as const,
+      registers: [registry],
+    }),
+    sandboxCreateSeconds: new Histogram({
+      name: 'sandboxd_sandbox_create_seconds',
+      help: 'Time from create request to a serving envd',
+      buckets: [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5, 10],
+      registers: [registry],
+    }),
+    sandboxesRunning: new Gauge({
+      name: 'sandboxd_sandboxes_running',
+      help: 'Sandboxes currently routed (running)',
+      registers: [registry],
+      collect() {
+        this.set(sources.runningSandboxes());
+      },
+    }),
+    proxiedStreams: new Gauge({
+      name: 'sandboxd_proxy_open_streams',
+      help: 'Requests currently proxied to sandboxes',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,52 @@
+/**
+ * Schema migrations, applied in order inside one transaction each; `user_version` records the
+ * last applied step. Append only: never edit a step that has shipped.
+ */
+export const migrations: string[] = [
+  `
+  CREATE TABLE teams (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    max_concurrent_sandboxes INTEGER NOT NULL
+  );
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL REFERENCES teams(id),
+    key_hash TEXT NOT NULL UNIQUE,
+    hint TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE sandboxes (
+    id TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL REFERENCES teams(id),
+    template_id TEXT NOT NULL,
+    alias TEXT,
+    state TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    env_vars TEXT NOT NULL,
+    cpu_count INTEGER NOT NULL,
+    memory_mib INTEGER NOT NULL,
+    disk_size_mib INTEGER NOT NULL,
+    envd_version TEXT NOT NULL,
+    envd_access_token TEXT,
+    allow_internet_access INTEGER NOT NULL,
+    auto_pause INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    end_at INTEGER NOT NULL,
+    address TEXT,
+    envd_port INTEGER
+  );
+  CREATE INDEX sandboxes_team_listing ON sandboxes (team_id, state, started_at, id);
+  CREATE INDEX sandboxes_deadline ON sandboxes (state, end_at);
+  CREATE TABLE sandbox_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    sandbox_id TEXT NOT NULL,
+    team_id TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    detail TEXT
+  );
+  CREATE INDEX sandbox_events_sandbox ON sandbox_events (team_id, sandbox_id, seq);
+  `,
+];

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { SandboxRecord } from '../store.js';
+import { SqliteStore } from './sqlite-store.js';
+
+function openStore(t: { after: (fn: () => void) => void }): SqliteStore {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandboxd-store-'));
+  const store = new SqliteStore(path.join(dir, 'db.sqlite'));
+  store.migrate();
+  t.after(() => {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  store.createTeam({ id: 't1', name: 'one', maxConcurrentSandboxes: 10 });
+  store.createTeam({ id: 't2', name: 'two', maxConcurrentSandboxes: 10 });
+  return store;
+}
+
+function record(id: string, overrides: Partial<SandboxRecord> = {}): SandboxRecord {
+  return {
+    id,
+    teamId: 't1',
+    templateId: 'base',
+    alias: 'base',
+    state: 'running',
+    metadata: {},
+    envVars: {},
+    cpuCount: 2,
+    memoryMiB: 2048,
+    diskSizeMiB: 10240,
+    envdVersion: '0.6.4',
+    envdAccessToken: null,
+    allowInternetAccess: true,
+    autoPause: false,
+    startedAt: 1000,
+    endAt: 2000,
+    address: null,
+    envdPort: null,
+    ...overrides,
+  };
+}
+
+const base = { teamId: 't1', states: ['running' as const], metadata: {}, order: 'desc' as const, limit: 100 };
+
+test('migrate is idempotent and api keys resolve to their team', (t) => {
+  const store = openStore(t);
+  store.migrate();
+  store.addApiKey({ id: 'k', teamId: 't2', hash: 'h1', hint: 'abcd' });
+  assert.equal(store.findTeamByKeyHash('h1')?.id, 't2');
+  assert.equal(store.findTeamByKeyHash('nope'), undefined);
+  assert.equal(store.countApiKeys(), 1);
+});
+
+test('list scopes to the team, filters metadata exactly, and pages by (startedAt, id)', (t) => {
+  const store = openStore(t);
+  store.insertSandbox(record('a1', { startedAt: 1, metadata: { env: 'dev', user: '1' } }));
+  store.insertSandbox(record('a2', { startedAt: 2, metadata: { env: 'dev' } }));
+  store.insertSandbox(record('a3', { startedAt: 2, metadata: { env: 'prod', 'we\'ird"key': 'x' } }));
+  store.insertSandbox(record('b1', { teamId: 't2', startedAt: 3 }));
+  store.insertSandbox(record('k1', { startedAt: 4, state: 'killed' }));
+
+  assert.deepEqual(
+    store.listSandboxes(base).map((r) => r.id),
+    ['a3', 'a2', 'a1'],
+  );
+  assert.deepEqual(
+    store.listSandboxes({ ...base, order: 'asc' }).map((r) => r.id),
+    ['a1', 'a2', 'a3'],
+  );
+  assert.deepEqual(
+    store.listSandboxes({ ...base, metadata: { env: 'dev', user: '1' } }).map((r) => r.id),
+    ['a1'],
+  );
+  assert.deepEqual(
+    store.listSandboxes({ ...base, metadata: { 'we\'ird"key': 'x' } }).map((r) => r.id),
+    ['a3'],
+  );
+  const page1 = store.listSandboxes({ ...base, limit: 2 });
+  assert.deepEqual(
+    page1.map((r) => r.id),
+    ['a3', 'a2'],
+  );
+  const last = page1[1];
+  assert.ok(last);
+  const page2 = store.listSandboxes({ ...base, limit: 2, after: { startedAt: last.startedAt, id: last.id } });
+  assert.deepEqual(
+    page2.map((r) => r.id),
+    ['a1'],
+  );
+  assert.deepEqual(
+    store.listSandboxes({ ...base, startedAfter: 2 }).map((r) => r.id),
+    ['a3', 'a2'],
+  );
+});
+
+test('deadlines: the earliest running deadline and the expired set', (t) => {
+  const store = openStore(t);
+  store.insertSandbox(record('x1', { endAt: 500 }));
+  store.insertSandbox(record('x2', { endAt: 300 }));
+  store.insertSandbox(record('x3', { endAt: 100, state: 'killed' }));
+  assert.equal(store.nextDeadline(), 300);
+  assert.deepEqual(
+    store.expiredSandboxes(400).map((r) => r.id),
+    ['x2'],
+  );
+  store.updateSandbox('x2', { state: 'killed' });
+  assert.equal(store.nextDeadline(), 500);
+});
+
+test('events are recorded in order per team and sandbox', (t) => {
+  const store = openStore(t);
+  store.recordEvent({ sandboxId: 's', teamId: 't1', time: 1, type: 'created', cause: 'user' });
+  store.recordEvent({ sandboxId: 's', teamId: 't1', time: 2, type: 'killed', cause: 'timeout', detail: 'd' });
+  store.recordEvent({ sandboxId: 's', teamId: 't2', time: 3, type: 'created', cause: 'user' });
+  const events = store.listEvents({ teamId: 't1', sandboxId: 's', limit: 10 });
+  assert.deepEqual(
+    events.map((e) => [e.type, e.cause]),
+    [
+      ['created', 'user'],
+      ['killed', 'timeout'],
+    ],
+  );
+});

@@ -1,0 +1,60 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+
+/**
+ * A snapshot of host resources a sandbox can own, to prove teardown leaves nothing behind:
+ * mounts under a directory, loop devices backed by files there, veth links, cgroups named
+ * after sandboxes, processes whose cgroup is a sandbox's, and network namespaces of such processes.
+ */
+export interface HostResources {
+  mounts: string[];
+  loopDevices: string[];
+  veths: string[];
+  cgroups: string[];
+  processes: string[];
+  netns: string[];
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').filter(Boolean);
+}
+
+export function hostResources(dataDir: string, sandboxIds: readonly string[] = []): HostResources {
+  const mounts = lines(fs.readFileSync('/proc/self/mountinfo', 'utf8'))
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(`${dataDir}/`));
+  const loopDevices: string[] = [];
+  for (const dev of fs.readdirSync('/sys/block').filter((d) => d.startsWith('loop'))) {
+    try {
+      const backing = fs.readFileSync(`/sys/block/${dev}/loop/backing_file`, 'utf8').trim();
+      if (backing.startsWith(`${dataDir}/`)) loopDevices.push(`${dev} ${backing}`);
+    } catch {
+      // Not attached.
+    }
+  }
+  const veths = lines(execFileSync('ip', ['-o', 'link', 'show', 'type', 'veth']).toString()).map(
+    (l) => l.split(':')[1]?.trim().split('@')[0] ?? '',
+  );
+  const cgroups: string[] = [];
+  for (const controller of ['memory', 'pids', 'cpu', 'freezer']) {
+    const root = `/sys/fs/cgroup/${controller}/sandboxd`;
+    if (!fs.existsSync(root)) continue;
+    for (const name of fs.readdirSync(root)) {
+      if (fs.statSync(`${root}/${name}`).isDirectory()) cgroups.push(`${controller}/${name}`);
+    }
+  }
+  const processes: string[] = [];
+  const netns = new Set<string>();
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cgroup = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      if (cgroup.includes('/sandboxd/') || sandboxIds.some((id) => cgroup.includes(id))) {
+        processes.push(`${pid} ${fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}`);
+        netns.add(fs.readlinkSync(`/proc/${pid}/ns/net`));
+      }
+    } catch {
+      // The process exited while we looked.
+    }
+  }
+  return { mounts, loopDevices, veths, cgroups, processes, netns: [...netns] };
+}
