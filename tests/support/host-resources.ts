@@ -19,10 +19,24 @@ function lines(text: string): string[] {
   return text.split('\n').filter(Boolean);
 }
 
+/** Polls until no process of the given sandboxes is left (reaping may lag a moment), then snapshots. */
+export async function settledHostResources(dataDir: string, sandboxIds: readonly string[]): Promise<HostResources> {
+  let snapshot = hostResources(dataDir, sandboxIds);
+  for (let i = 0; i < 50 && snapshot.processes.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    snapshot = hostResources(dataDir, sandboxIds);
+  }
+  return snapshot;
+}
+
 export function hostResources(dataDir: string, sandboxIds: readonly string[] = []): HostResources {
+  // Mount points live in the data directory or in the runtime's machine-wide run directory
+  // (/run/sandboxd/sandboxes/<id>/…), which is named after the sandbox.
   const mounts = lines(fs.readFileSync('/proc/self/mountinfo', 'utf8'))
     .map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m.startsWith(`${dataDir}/`));
+    .filter(
+      (m) => m.startsWith(`${dataDir}/`) || sandboxIds.some((id) => m.includes(`/${id}/`) || m.endsWith(`/${id}`)),
+    );
   const loopDevices: string[] = [];
   for (const dev of fs.readdirSync('/sys/block').filter((d) => d.startsWith('loop'))) {
     try {
@@ -48,7 +62,12 @@ export function hostResources(dataDir: string, sandboxIds: readonly string[] = [
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cgroup = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
-      if (cgroup.includes('/sandboxd/') || sandboxIds.some((id) => cgroup.includes(id))) {
+      // With ids: exactly those sandboxes' processes; without: any sandboxd sandbox's.
+      const ours =
+        sandboxIds.length > 0
+          ? sandboxIds.some((id) => cgroup.includes(`/sandboxd/${id}`))
+          : cgroup.includes('/sandboxd/');
+      if (ours) {
         processes.push(`${pid} ${fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}`);
         netns.add(fs.readlinkSync(`/proc/${pid}/ns/net`));
       }

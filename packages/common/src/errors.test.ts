@@ -12,7 +12,7 @@ const docs = fs.readFileSync(
 
 test('docs/errors.md lists every catalog code with its kind, and nothing else', () => {
   const documented = new Map<string, string>();
-  for (const m of docs.matchAll(/^\| `([A-Z_]+)` \| ([a-z-]+) \|/gm)) documented.set(m[1] ?? '', m[2] ?? '');
+  for (const m of docs.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*([a-z-]+)\s*\|/gm)) documented.set(m[1] ?? '', m[2] ?? '');
   for (const [code, entry] of Object.entries(errorCatalog)) {
     assert.equal(documented.get(code), entry.kind, `${code} is documented with kind ${entry.kind}`);
   }

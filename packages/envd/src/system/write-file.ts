@@ -18,7 +18,9 @@ export async function writeFileAsUser(source: Readable, filePath: string, user: 
   });
   try {
     await handle.chown(user.uid, user.gid);
-    await pipeline(source, handle.createWriteStream({ autoClose: false }));
+    // autoClose must stay on: with it off, the write stream never emits 'close' and pipeline()
+    // never settles, so the upload answers nothing (the file is complete on disk all the same).
+    await pipeline(source, handle.createWriteStream());
   } catch (err) {
     throw errnoToError(err, filePath);
   } finally {

@@ -1,5 +1,4 @@
-import type { Logger } from '@sandboxd/common';
-import { SandboxdError } from '@sandboxd/common';
+import { type Logger, SandboxdError } from '@sandboxd/common';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate } from '../auth/api-keys.js';
@@ -38,8 +37,14 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   app.use(
     bodyLimit({
       maxSize: deps.config.limits.maxJsonBodyBytes,
-      onError: () => {
-        throw new SandboxdError('BODY_TOO_LARGE', `request body exceeds ${deps.config.limits.maxJsonBodyBytes} bytes`);
+      // The unread rest of the body makes the connection unusable: tell the client not to reuse it.
+      onError: (c) => {
+        const tooLarge = new SandboxdError(
+          'BODY_TOO_LARGE',
+          `request body exceeds ${deps.config.limits.maxJsonBodyBytes} bytes`,
+        );
+        const { status, body } = toApiError(tooLarge, log);
+        return c.json(body, status as 400, { Connection: 'close' });
       },
     }),
   );
