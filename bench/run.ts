@@ -56,7 +56,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 3_000));
       const mem = await sbx.commands.run(
         // envd is the `node` process (its parent, tini, also names envd.mjs in its arguments).
-        `pid=$(pgrep -x node -f 2>/dev/null | head -1); [ -n "$pid" ] || pid=$(ps -eo pid=,comm= | awk '$2=="node"{print $1; exit}'); grep -E '^(Rss|Pss|Anonymous):' /proc/$pid/smaps_rollup | awk '{print $2}'`,
+        `pid=$(ps -eo pid=,comm= | awk '$2=="node"{print $1; exit}'); grep -E '^(Rss|Pss|Anonymous):' /proc/$pid/smaps_rollup | awk '{print $2}'`,
         { user: 'root' },
       );
       const [rss, pss, anon] = mem.stdout.trim().split('\n').map(Number);

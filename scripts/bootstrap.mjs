@@ -21,8 +21,11 @@ function ensureNodeModules() {
   const lock = path.join(root, 'package-lock.json');
   const stale = !fs.existsSync(marker) || fs.statSync(lock).mtimeMs > fs.statSync(marker).mtimeMs;
   if (!stale) return;
-  process.stdout.write('[npm] installing dependencies (npm ci; builds better-sqlite3 from source the first time)\n');
-  const status = run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
+  process.stdout.write('[npm] installing dependencies (builds better-sqlite3 from source the first time)\n');
+  // `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages (biome's and
+  // buf's binaries) out of the lock file, and `npm ci` then rejects its own lock as out of sync.
+  // With a lock present, `npm install` installs exactly the locked versions.
+  const status = run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error']);
   if (status !== 0) process.exit(status);
 }
 
