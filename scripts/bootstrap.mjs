@@ -58,6 +58,14 @@ switch (verb) {
       process.stdout.write('[lint] biome + tsc\n');
       status = run('npm', ['run', '--silent', 'lint']);
       if (status !== 0) process.exit(status);
+      // Generated code must be exactly what the generator makes from the .proto files.
+      process.stdout.write('[gen] protocol code is up to date\n');
+      status = run('npm', ['run', '--silent', 'gen']);
+      if (status === 0) status = run('git', ['diff', '--exit-code', '--stat', '--', 'packages/protocol/src/gen']);
+      if (status !== 0) {
+        process.stderr.write('generated protocol code differs from `npm run gen`: regenerate and commit it\n');
+        process.exit(status);
+      }
     }
     // Unit tests first (fast feedback), then the end-to-end suites, all in one run of node's
     // test runner so its closing summary counts every test. One file at a time: sandboxes share

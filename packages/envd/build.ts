@@ -21,7 +21,9 @@ export async function buildEnvdBundle(outFile: string): Promise<void> {
     legalComments: 'none',
     logLevel: 'warning',
     // busboy and other CommonJS dependencies call require(); ESM output has none by default.
-    banner: { js: "import { createRequire as __envdCreateRequire } from 'node:module'; const require = __envdCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __envdCreateRequire } from 'node:module'; const require = __envdCreateRequire(import.meta.url);",
+    },
   });
 }
 

@@ -36,7 +36,8 @@ function validate(boot: EnvdBootConfig): string[] {
     problems.push('accessToken must be a string');
   }
   if (typeof boot.envVars !== 'object' || boot.envVars === null) problems.push('envVars must be an object');
-  else if (Object.values(boot.envVars).some((v) => typeof v !== 'string')) problems.push('envVars values must be strings');
+  else if (Object.values(boot.envVars).some((v) => typeof v !== 'string'))
+    problems.push('envVars values must be strings');
   if (typeof boot.defaultUser !== 'string' || boot.defaultUser === '') problems.push('defaultUser must be a name');
   if (boot.defaultWorkdir !== undefined && typeof boot.defaultWorkdir !== 'string') {
     problems.push('defaultWorkdir must be a string');

@@ -4,11 +4,12 @@
  * attempts h2c (e2b-protocol §1.4).
  */
 import http from 'node:http';
-import type { Logger } from '@sandboxd/common';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { Process } from '@sandboxd/protocol';
+import type { Logger } from '@sandboxd/common';
+import { Filesystem, Process } from '@sandboxd/protocol';
 import type { EnvdConfig } from './config.js';
 import { handleFiles } from './http/files-route.js';
+import { filesystemService } from './rpc/filesystem/filesystem-service.js';
 import { envdInterceptor } from './rpc/interceptor.js';
 import { processService } from './rpc/process/process-service.js';
 import { ProcessTable } from './rpc/process/process-table.js';
@@ -23,6 +24,7 @@ export function createEnvd(config: EnvdConfig, log: Logger): Envd {
   const rpc = connectNodeAdapter({
     routes: (router) => {
       router.service(Process, processService(config, processes));
+      router.service(Filesystem, filesystemService(config));
     },
     interceptors: [envdInterceptor(config.accessToken, log)],
   });

@@ -47,7 +47,7 @@ export async function handleDownload(
       res.end();
       return;
     }
-    const stream = handle.createReadStream({ start, end, autoClose: false });
+    const stream = handle.createReadStream({ start, end });
     await pipeline(stream, res);
   } finally {
     await handle.close().catch(() => {});

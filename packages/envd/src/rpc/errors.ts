@@ -3,8 +3,9 @@
  * the codes into its error classes (e2b-protocol §3.6): not_found → FileNotFoundError /
  * `kill() === false`, already_exists → `makeDir() === false`, and so on.
  */
-import { type ErrorKind, type Logger, SandboxdError } from '@sandboxd/common';
+
 import { Code, ConnectError } from '@connectrpc/connect';
+import { type ErrorKind, type Logger, SandboxdError } from '@sandboxd/common';
 
 const codeByKind: Record<ErrorKind, Code> = {
   invalid: Code.InvalidArgument,

@@ -2,8 +2,9 @@
  * Runs around every RPC: checks the access token (§1.5) and normalises errors thrown by handlers,
  * for unary calls and for errors raised midway through a server stream alike.
  */
-import type { Logger } from '@sandboxd/common';
+
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import type { Logger } from '@sandboxd/common';
 import { ACCESS_TOKEN_HEADER } from '@sandboxd/protocol';
 import { checkAccessToken } from '../auth/access-token.js';
 import { toConnectError } from './errors.js';

@@ -23,7 +23,11 @@ export interface CommandRequest {
   tag?: string;
 }
 
-export async function commandSpec(request: CommandRequest, user: SandboxUser, config: EnvdConfig): Promise<ProcessSpec> {
+export async function commandSpec(
+  request: CommandRequest,
+  user: SandboxUser,
+  config: EnvdConfig,
+): Promise<ProcessSpec> {
   if (request.cmd === '') throw new SandboxdError('INVALID_REQUEST', 'process cmd is empty');
   const cwd = resolveUserPath(request.cwd ?? '', user, config.defaultWorkdir);
   const stat = await fs.stat(cwd).catch(() => undefined);
@@ -59,13 +63,6 @@ function asUser(cmd: string, args: string[], user: SandboxUser): { file: string;
   // /etc/group as read for this request.
   return {
     file: SETPRIV,
-    argv: [
-      `--reuid=${user.uid}`,
-      `--regid=${user.gid}`,
-      `--groups=${user.groups.join(',')}`,
-      '--',
-      cmd,
-      ...args,
-    ],
+    argv: [`--reuid=${user.uid}`, `--regid=${user.gid}`, `--groups=${user.groups.join(',')}`, '--', cmd, ...args],
   };
 }

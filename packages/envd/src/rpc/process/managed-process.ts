@@ -8,9 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { SandboxdError } from '@sandboxd/common';
 import { type ExitInfo, exitInfo } from './exit-info.js';
 
-export type ProcessOutput =
-  | { kind: 'stdout' | 'stderr'; data: Uint8Array }
-  | { kind: 'end'; exit: ExitInfo };
+export type ProcessOutput = { kind: 'stdout' | 'stderr'; data: Uint8Array } | { kind: 'end'; exit: ExitInfo };
 
 export type OutputListener = (event: ProcessOutput) => void;
 
@@ -70,10 +68,6 @@ export class ManagedProcess {
     return this.exitValue;
   }
 
-  get hasStdin(): boolean {
-    return this.child.stdin !== null && this.child.stdin.writable;
-  }
-
   /** Adds a listener; one subscribing after the end gets the end event straight away. */
   subscribe(listener: OutputListener): () => void {
     if (this.exitValue) {
@@ -86,7 +80,7 @@ export class ManagedProcess {
 
   writeStdin(data: Uint8Array): Promise<void> {
     const stdin = this.child.stdin;
-    if (!stdin || !stdin.writable) {
+    if (!stdin?.writable) {
       return Promise.reject(new SandboxdError('INVALID_REQUEST', `stdin of process ${this.pid} is not open`));
     }
     return new Promise((resolve, reject) => {

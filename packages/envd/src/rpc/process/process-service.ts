@@ -4,7 +4,7 @@
  */
 import type { ServiceImpl } from '@connectrpc/connect';
 import { SandboxdError } from '@sandboxd/common';
-import { Process, Signal } from '@sandboxd/protocol';
+import { type Process, Signal } from '@sandboxd/protocol';
 import type { EnvdConfig } from '../../config.js';
 import { keepaliveIntervalMs } from '../event-queue.js';
 import { userFromAuthorization } from '../request-user.js';
@@ -45,13 +45,23 @@ export function processService(config: EnvdConfig, table: ProcessTable): Partial
       table.add(proc);
       const timeoutMs = ctx.timeoutMs();
       if (timeoutMs !== undefined && timeoutMs > 0) proc.killAfter(timeoutMs);
-      yield* processEvents(proc, subscription, ctx.signal, keepaliveIntervalMs(ctx.requestHeader.get('keepalive-ping-interval')));
+      yield* processEvents(
+        proc,
+        subscription,
+        ctx.signal,
+        keepaliveIntervalMs(ctx.requestHeader.get('keepalive-ping-interval')),
+      );
     },
 
     async *connect(req, ctx) {
       const proc = table.findAny(req.process?.selector);
       const subscription = subscribeOutput(proc);
-      yield* processEvents(proc, subscription, ctx.signal, keepaliveIntervalMs(ctx.requestHeader.get('keepalive-ping-interval')));
+      yield* processEvents(
+        proc,
+        subscription,
+        ctx.signal,
+        keepaliveIntervalMs(ctx.requestHeader.get('keepalive-ping-interval')),
+      );
     },
 
     list() {

@@ -1,0 +1,123 @@
+/** GET/POST /files driven by the official e2b SDK (and raw fetch where the exact wire matters). */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { FileNotFoundError, InvalidArgumentError } from 'e2b';
+import { startEnvd, startSandbox } from '../testing/envd-harness.js';
+
+test('write and read text; the response names exactly name, path and type', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  const file = path.join(envd.workdir, 'hello.txt');
+  const info = await sandbox.files.write(file, 'hello world');
+  assert.deepEqual([info.name, info.path, info.type], ['hello.txt', file, 'file']);
+  assert.equal(await sandbox.files.read(file), 'hello world');
+  assert.equal(fs.statSync(file).mode & 0o777, 0o644);
+
+  // The SDK hides extra keys, so check the body on the wire: one E2B test deep-equals it.
+  const form = new FormData();
+  form.append('file', new Blob(['again']), 'ignored-when-path-is-given');
+  const res = await fetch(`${envd.url}/files?path=${encodeURIComponent(file)}`, { method: 'POST', body: form });
+  assert.equal(await res.text(), JSON.stringify([{ name: 'hello.txt', path: file, type: 'file' }]));
+  assert.equal(await sandbox.files.read(file), 'again');
+});
+
+test('an 8 MiB binary round-trips byte for byte', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  const file = path.join(envd.workdir, 'blob.bin');
+  const data = randomBytes(8 * 1024 * 1024);
+  await sandbox.files.write(file, data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  const back = await sandbox.files.read(file, { format: 'bytes' });
+  assert.equal(back.byteLength, data.byteLength);
+  assert.ok(Buffer.from(back).equals(data));
+});
+
+test('multipart multi-file write creates nested parents', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  const nested = path.join(envd.workdir, 'a/b/c.txt');
+  const flat = path.join(envd.workdir, 'd.txt');
+  const infos = await sandbox.files.write([
+    { path: nested, data: 'one' },
+    { path: flat, data: 'two' },
+  ]);
+  assert.deepEqual(
+    infos.map((i) => i.path),
+    [nested, flat],
+  );
+  assert.equal(fs.readFileSync(nested, 'utf8'), 'one');
+  assert.equal(fs.readFileSync(flat, 'utf8'), 'two');
+  assert.equal(fs.statSync(path.join(envd.workdir, 'a/b')).mode & 0o777, 0o755);
+});
+
+test('octet-stream and gzip uploads', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  const plain = path.join(envd.workdir, 'plain.txt');
+  const zipped = path.join(envd.workdir, 'x/zipped.txt');
+  await sandbox.files.write(plain, 'octets', { useOctetStream: true });
+  await sandbox.files.write(zipped, 'compressed '.repeat(1000), { gzip: true });
+  assert.equal(fs.readFileSync(plain, 'utf8'), 'octets');
+  assert.equal(fs.readFileSync(zipped, 'utf8'), 'compressed '.repeat(1000));
+
+  const res = await fetch(`${envd.url}/files?path=${encodeURIComponent(plain)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' },
+    body: gzipSync('raw gzip'),
+  });
+  assert.deepEqual(await res.json(), [{ name: 'plain.txt', path: plain, type: 'file' }]);
+  assert.equal(fs.readFileSync(plain, 'utf8'), 'raw gzip');
+});
+
+test('octet-stream without a path is a 400', async (t) => {
+  const envd = await startEnvd(t);
+  const res = await fetch(`${envd.url}/files`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: 'x',
+  });
+  assert.equal(res.status, 400);
+  assert.equal(((await res.json()) as { code: number }).code, 400);
+});
+
+test('a missing file is FileNotFoundError; a directory is InvalidArgumentError', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  await assert.rejects(sandbox.files.read(path.join(envd.workdir, 'missing.txt')), FileNotFoundError);
+  await assert.rejects(sandbox.files.read(envd.workdir), InvalidArgumentError);
+});
+
+test('writes as another user: file and created parents belong to that user', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  const file = path.join(envd.workdir, 'owned/deep/file.txt');
+  await sandbox.files.write(file, 'mine', { user: 'nobody' as 'user' });
+  assert.equal(fs.statSync(file).uid, 65534);
+  assert.equal(fs.statSync(path.join(envd.workdir, 'owned')).uid, 65534);
+  assert.equal(fs.statSync(envd.workdir).uid, 0);
+  const err = await sandbox.files.read(file, { user: 'no-such-user' as 'user' }).catch((e: unknown) => e);
+  assert.ok(err instanceof Error && err.name === 'AuthenticationError', String(err));
+});
+
+test('Range requests get 206 with the requested bytes', async (t) => {
+  const envd = await startEnvd(t);
+  const file = path.join(envd.workdir, 'range.txt');
+  fs.writeFileSync(file, '0123456789');
+  const res = await fetch(`${envd.url}/files?path=${encodeURIComponent(file)}`, { headers: { range: 'bytes=2-5' } });
+  assert.equal(res.status, 206);
+  assert.equal(res.headers.get('content-range'), 'bytes 2-5/10');
+  assert.equal(await res.text(), '2345');
+  const empty = path.join(envd.workdir, 'empty.txt');
+  fs.writeFileSync(empty, '');
+  const whole = await fetch(`${envd.url}/files?path=${encodeURIComponent(empty)}`);
+  assert.equal(whole.status, 200);
+  assert.equal(whole.headers.get('content-length'), '0');
+});
+
+test('the same destination twice in one multipart request is a 400', async (t) => {
+  const envd = await startEnvd(t);
+  const form = new FormData();
+  const file = path.join(envd.workdir, 'dup.txt');
+  form.append('file', new Blob(['a']), file);
+  form.append('file', new Blob(['b']), file);
+  const res = await fetch(`${envd.url}/files`, { method: 'POST', body: form });
+  assert.equal(res.status, 400);
+});

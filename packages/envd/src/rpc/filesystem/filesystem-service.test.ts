@@ -1,0 +1,94 @@
+/** filesystem.Filesystem driven by the official e2b SDK against the real envd bundle. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FileNotFoundError, FilesystemEventType, InvalidArgumentError } from 'e2b';
+import { startSandbox } from '../../testing/envd-harness.js';
+
+test('getInfo: type, mode, Go-style permissions, owner, absolute symlink target', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  const file = path.join(envd.workdir, 'a.txt');
+  fs.writeFileSync(file, 'abc', { mode: 0o644 });
+  fs.symlinkSync('a.txt', path.join(envd.workdir, 'link'));
+  const info = await sandbox.files.getInfo(file);
+  assert.deepEqual(
+    [info.name, info.type, info.path, info.size, info.mode, info.permissions, info.owner, info.group],
+    ['a.txt', 'file', file, 3, 0o644, '-rw-r--r--', 'root', 'root'],
+  );
+  const dir = await sandbox.files.getInfo(envd.workdir);
+  assert.equal(dir.type, 'dir');
+  assert.ok(dir.size > 0);
+  assert.match(dir.permissions, /^drwx/);
+  const link = await sandbox.files.getInfo(path.join(envd.workdir, 'link'));
+  assert.equal(link.symlinkTarget, fs.realpathSync(file));
+  assert.equal(await sandbox.files.exists(path.join(envd.workdir, 'nope')), false);
+  await assert.rejects(sandbox.files.getInfo(path.join(envd.workdir, 'nope')), FileNotFoundError);
+});
+
+test('list walks in lexical pre-order up to depth, with absolute paths', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  const root = path.join(envd.workdir, 'tree');
+  for (const dir of ['subdir1/subdir1_1', 'subdir1/subdir1_2', 'subdir2/subdir2_1']) {
+    fs.mkdirSync(path.join(root, dir), { recursive: true });
+  }
+  fs.writeFileSync(path.join(root, 'file1.txt'), '');
+  const depth1 = await sandbox.files.list(root);
+  assert.deepEqual(
+    depth1.map((e) => e.name),
+    ['file1.txt', 'subdir1', 'subdir2'],
+  );
+  const depth2 = await sandbox.files.list(root, { depth: 2 });
+  assert.deepEqual(
+    depth2.map((e) => path.relative(root, e.path)),
+    ['file1.txt', 'subdir1', 'subdir1/subdir1_1', 'subdir1/subdir1_2', 'subdir2', 'subdir2/subdir2_1'],
+  );
+  await assert.rejects(sandbox.files.list(path.join(root, 'file1.txt')), InvalidArgumentError);
+});
+
+test('makeDir, rename, remove (missing is fine)', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  const dir = path.join(envd.workdir, 'x/y');
+  assert.equal(await sandbox.files.makeDir(dir), true);
+  assert.equal(await sandbox.files.makeDir(dir), false);
+  fs.writeFileSync(path.join(dir, 'f.txt'), 'f');
+  const moved = await sandbox.files.rename(path.join(dir, 'f.txt'), path.join(envd.workdir, 'z/g.txt'));
+  assert.equal(moved.path, path.join(envd.workdir, 'z/g.txt'));
+  assert.equal(fs.readFileSync(moved.path, 'utf8'), 'f');
+  await assert.rejects(sandbox.files.rename(path.join(dir, 'gone'), path.join(dir, 'h')), FileNotFoundError);
+  await sandbox.files.remove(path.join(envd.workdir, 'x'));
+  assert.equal(fs.existsSync(path.join(envd.workdir, 'x')), false);
+  await sandbox.files.remove(path.join(envd.workdir, 'never-existed'));
+});
+
+test('watchDir reports create and write with relative names, recursing into new dirs', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  const seen: string[] = [];
+  const handle = await sandbox.files.watchDir(
+    envd.workdir,
+    (e) => {
+      seen.push(`${e.type}:${e.name}`);
+    },
+    {
+      recursive: true,
+      timeoutMs: 0,
+    },
+  );
+  t.after(() => handle.stop());
+  await sandbox.files.write(path.join(envd.workdir, 'w.txt'), 'one');
+  await sandbox.files.makeDir(path.join(envd.workdir, 'sub'));
+  await sleep(200); // let the new directory's watch attach before writing into it
+  await sandbox.files.write(path.join(envd.workdir, 'sub/file'), 'two');
+  await sandbox.files.remove(path.join(envd.workdir, 'w.txt'));
+  for (let i = 0; i < 50 && !seen.includes(`${FilesystemEventType.REMOVE}:w.txt`); i++) await sleep(100);
+  assert.ok(seen.includes(`${FilesystemEventType.CREATE}:w.txt`), seen.join(' '));
+  assert.ok(seen.includes(`${FilesystemEventType.WRITE}:w.txt`), seen.join(' '));
+  assert.ok(seen.includes(`${FilesystemEventType.CREATE}:sub`), seen.join(' '));
+  assert.ok(seen.includes(`${FilesystemEventType.WRITE}:sub/file`), seen.join(' '));
+  assert.ok(seen.includes(`${FilesystemEventType.REMOVE}:w.txt`), seen.join(' '));
+  await assert.rejects(
+    sandbox.files.watchDir(path.join(envd.workdir, 'nope'), () => {}),
+    FileNotFoundError,
+  );
+});

@@ -1,0 +1,29 @@
+/**
+ * ListDir's walk (§3.5): every entry up to `depth` levels, directories pre-order with children
+ * sorted by name (lexical walk order). Symlinks are listed but never followed during the walk.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { errnoToError } from '../../system/errno.js';
+import type { IdNames } from '../../system/users.js';
+import { type EntryInfoInit, entryInfo } from './entry-info.js';
+
+export async function listDir(dir: string, depth: number, names: IdNames): Promise<EntryInfoInit[]> {
+  const entries: EntryInfoInit[] = [];
+  await walk(dir, 1, Math.max(1, depth), names, entries);
+  return entries;
+}
+
+async function walk(dir: string, level: number, depth: number, names: IdNames, out: EntryInfoInit[]): Promise<void> {
+  const children = await fs.readdir(dir).catch((err) => {
+    throw errnoToError(err, dir);
+  });
+  children.sort();
+  for (const child of children) {
+    const childPath = path.join(dir, child);
+    const stat = await fs.lstat(childPath).catch(() => undefined);
+    if (!stat) continue; // removed while we walked
+    out.push(await entryInfo(childPath, names, stat));
+    if (stat.isDirectory() && level < depth) await walk(childPath, level + 1, depth, names, out);
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The Connect wire itself, below the SDK: stream framing (start first, keepalive while idle, one
+ * end, then the end-of-stream envelope) and the binary protobuf codec the SDK does not use.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createClient } from '@connectrpc/connect';
+import { createConnectTransport } from '@connectrpc/connect-node';
+import { Process } from '@sandboxd/protocol';
+import { startEnvd } from '../../testing/envd-harness.js';
+
+interface Envelope {
+  flags: number;
+  json: Record<string, unknown>;
+}
+
+function envelope(message: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(message));
+  const header = Buffer.alloc(5);
+  header.writeUInt32BE(body.length, 1);
+  return Buffer.concat([header, body]);
+}
+
+function parseEnvelopes(data: Buffer): Envelope[] {
+  const out: Envelope[] = [];
+  for (let at = 0; at < data.length; ) {
+    const flags = data.readUInt8(at);
+    const length = data.readUInt32BE(at + 1);
+    out.push({ flags, json: JSON.parse(data.subarray(at + 5, at + 5 + length).toString('utf8')) });
+    at += 5 + length;
+  }
+  return out;
+}
+
+test('a Start stream: start, keepalive while idle, data, one end, then the end-of-stream envelope', async (t) => {
+  const envd = await startEnvd(t);
+  const res = await fetch(`${envd.url}/process.Process/Start`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/connect+json',
+      'connect-protocol-version': '1',
+      'keepalive-ping-interval': '1',
+    },
+    body: envelope({ process: { cmd: '/bin/sh', args: ['-c', 'sleep 1.6; echo hi'] }, stdin: false }),
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/connect+json');
+  const messages = parseEnvelopes(Buffer.from(await res.arrayBuffer()));
+  const kinds = messages.map((m) => (m.flags === 2 ? 'eos' : Object.keys((m.json.event as object) ?? {})[0]));
+  assert.equal(kinds[0], 'start');
+  assert.ok(kinds.includes('keepalive'), kinds.join(','));
+  assert.deepEqual(kinds.slice(-3), ['data', 'end', 'eos']);
+  assert.deepEqual(messages.at(-2)?.json, { event: { end: { exited: true, status: 'exit status 0' } } });
+  assert.deepEqual(messages.at(-1)?.json, {});
+});
+
+test('an error before the first message is an end-of-stream envelope with the code', async (t) => {
+  const envd = await startEnvd(t);
+  const res = await fetch(`${envd.url}/process.Process/Connect`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/connect+json', 'connect-protocol-version': '1' },
+    body: envelope({ process: { pid: 4242424 } }),
+  });
+  const messages = parseEnvelopes(Buffer.from(await res.arrayBuffer()));
+  assert.equal(messages.length, 1);
+  assert.equal(messages[0]?.flags, 2);
+  assert.deepEqual(messages[0]?.json.error, { code: 'not_found', message: 'process with pid 4242424 not found' });
+});
+
+test('binary protobuf works too (List and SendSignal via a connect-node client)', async (t) => {
+  const envd = await startEnvd(t);
+  const client = createClient(
+    Process,
+    createConnectTransport({ baseUrl: envd.url, httpVersion: '1.1', useBinaryFormat: true }),
+  );
+  const stream = client.start({ process: { cmd: '/bin/sleep', args: ['30'] } });
+  const iterator = stream[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  assert.equal(first.value?.event?.event.case, 'start');
+  const pid = first.value?.event?.event.case === 'start' ? first.value.event.event.value.pid : 0;
+  const listed = await client.list({});
+  assert.deepEqual(
+    listed.processes.map((p) => [p.pid, p.config?.cmd]),
+    [[pid, '/bin/sleep']],
+  );
+  await client.sendSignal({ process: { selector: { case: 'pid', value: pid } }, signal: 9 });
+  let end: unknown;
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    if (next.value.event?.event.case === 'end') end = next.value.event.event.value;
+  }
+  assert.deepEqual(end && { ...(end as object) }, {
+    $typeName: 'process.ProcessEvent.EndEvent',
+    exitCode: -1,
+    exited: false,
+    status: 'signal: killed',
+    error: 'signal: killed',
+  });
+});

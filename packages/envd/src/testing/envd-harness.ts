@@ -1,0 +1,151 @@
+/**
+ * Test harness: runs the real envd bundle as a child process on 127.0.0.1 and a tiny fake control
+ * plane, and points the official `e2b` SDK at both through its env vars (e2b-protocol §1.1).
+ * Everything made here is torn down through `t.after`, even when the test fails.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import { ENVD_CONFIG_ENV, encodeEnvdBootConfig } from '@sandboxd/protocol';
+import { Sandbox } from 'e2b';
+import { buildEnvdBundle } from '../../build.js';
+
+let bundle: Promise<string> | undefined;
+
+/** Built once per test file (each node:test file runs in its own process). */
+function envdBundle(): Promise<string> {
+  bundle ??= (async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envd-bundle-'));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'envd.mjs');
+    await buildEnvdBundle(file);
+    return file;
+  })();
+  return bundle;
+}
+
+export function makeTempDir(t: TestContext, prefix = 'envd-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface RunningEnvd {
+  url: string;
+  workdir: string;
+  child: ChildProcess;
+}
+
+export interface EnvdOptions {
+  accessToken?: string;
+  envVars?: Record<string, string>;
+}
+
+export async function startEnvd(t: TestContext, options: EnvdOptions = {}): Promise<RunningEnvd> {
+  const workdir = makeTempDir(t);
+  const config = encodeEnvdBootConfig({
+    sandboxId: 'test-sandbox',
+    envVars: options.envVars ?? {},
+    defaultUser: 'root',
+    defaultWorkdir: workdir,
+    port: 0,
+    ...(options.accessToken ? { accessToken: options.accessToken } : {}),
+  });
+  const child = spawn(process.execPath, [await envdBundle()], {
+    cwd: workdir,
+    env: { PATH: process.env.PATH ?? '', [ENVD_CONFIG_ENV]: config, SANDBOXD_ENVD_HOST: '127.0.0.1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  t.after(() => stopChild(child));
+  const port = await listeningPort(child);
+  return { url: `http://127.0.0.1:${port}`, workdir, child };
+}
+
+/** envd logs `{"msg":"envd listening","port":N}` on stderr once it accepts connections. */
+function listeningPort(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      buffered += chunk;
+      for (const line of buffered.split('\n')) {
+        if (!line.includes('envd listening')) continue;
+        resolve((JSON.parse(line) as { port: number }).port);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`envd exited with ${code} before listening: ${buffered}`)));
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Just enough of the control plane for `Sandbox.create()` / `kill()` (§2.1): every create
+ * returns the same sandbox with the given envd access token.
+ */
+export async function startFakeControlPlane(t: TestContext, envdAccessToken?: string): Promise<string> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    const sandbox = {
+      sandboxID: 'test-sandbox',
+      templateID: 'base',
+      clientID: 'x',
+      envdVersion: '0.6.4',
+      ...(envdAccessToken ? { envdAccessToken } : {}),
+    };
+    const url = req.url ?? '';
+    if (req.method === 'POST' && url === '/v2/sandboxes') return json(res, 201, sandbox);
+    if (req.method === 'GET' && url.startsWith('/sandboxes/')) return json(res, 200, sandbox);
+    if (req.method === 'DELETE' && url.startsWith('/sandboxes/')) return void res.writeHead(204).end();
+    json(res, 404, { code: 404, message: 'not found' });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('control plane has no port');
+  return `http://127.0.0.1:${address.port}`;
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** The SDK reads these lazily at `Sandbox.create()`, so set them right before creating. */
+export function pointSdkAt(envd: RunningEnvd, apiUrl: string): void {
+  process.env.E2B_SANDBOX_URL = envd.url;
+  process.env.E2B_API_URL = apiUrl;
+  process.env.E2B_API_KEY = 'e2b_0000';
+  delete process.env.E2B_DEBUG;
+}
+
+export interface SandboxOptions extends EnvdOptions {
+  /** The token the control plane hands the SDK; defaults to envd's own (a matching pair). */
+  sdkAccessToken?: string;
+}
+
+export async function startSandbox(
+  t: TestContext,
+  options: SandboxOptions = {},
+): Promise<{ sandbox: Sandbox; envd: RunningEnvd }> {
+  const envd = await startEnvd(t, options);
+  const apiUrl = await startFakeControlPlane(t, options.sdkAccessToken ?? options.accessToken);
+  pointSdkAt(envd, apiUrl);
+  const sandbox = await Sandbox.create();
+  return { sandbox, envd };
+}
