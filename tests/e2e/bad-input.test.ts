@@ -93,6 +93,16 @@ describe('control plane rejects bad input cleanly', () => {
     assert.deepEqual(await unknownTemplate.json(), []);
   });
 
+  test('features not built yet answer 501 for a live sandbox and 404 for an unknown one', async (t) => {
+    const created = await server.api('POST', '/v2/sandboxes', { templateID: 'base' });
+    assert.equal(created.status, 201);
+    const { sandboxID } = (await created.json()) as { sandboxID: string };
+    t.after(() => server.api('DELETE', `/sandboxes/${sandboxID}`));
+    await expectError(await server.api('POST', `/sandboxes/${sandboxID}/pause`, {}), 501, /pause/);
+    await expectError(await server.api('GET', `/sandboxes/${sandboxID}/metrics`), 501, /metrics/);
+    await expectError(await server.api('POST', '/sandboxes/doesnotexist0000/pause', {}), 404);
+  });
+
   test('unknown routes are JSON 404', async () => {
     await expectError(await server.api('GET', '/no/such/route'), 404);
   });

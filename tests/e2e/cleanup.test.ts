@@ -7,8 +7,10 @@ import { hostResources, settledHostResources } from '../support/host-resources.j
 import { startTestServer } from '../support/server-harness.js';
 
 // Issue #2: teardown leaves no process, mount, netns, veth, cgroup or loop device behind.
+// These count host resources exactly, so the warm pool (which keeps sandboxes of its own) is off;
+// warm-pool.test.ts covers the pool's own teardown.
 test('killing 50 sandboxes in a row leaves nothing behind', { timeout: 600_000 }, async (t) => {
-  const server = await startTestServer();
+  const server = await startTestServer({ env: { SANDBOXD_WARM_POOL: '0' } });
   t.after(() => server.stop());
   server.useForE2b();
   const before = hostResources(server.dataDir);
@@ -41,7 +43,7 @@ test('killing 50 sandboxes in a row leaves nothing behind', { timeout: 600_000 }
 });
 
 test('a restart re-adopts running sandboxes and sweeps orphans left by a crash', { timeout: 300_000 }, async (t) => {
-  const first = await startTestServer();
+  const first = await startTestServer({ env: { SANDBOXD_WARM_POOL: '0' } });
   // Whichever server holds the data directory last cleans it up.
   let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
   t.after(() => (second ?? first).stop());
@@ -59,7 +61,11 @@ test('a restart re-adopts running sandboxes and sweeps orphans left by a crash',
     `const D=require('better-sqlite3'); const d=new D(${JSON.stringify(db)}); d.prepare('DELETE FROM sandboxes WHERE id=?').run(${JSON.stringify(orphan.sandboxId)}); d.close();`,
   ]);
 
-  second = await startTestServer({ reuseDataDir: first.dataDir, apiKey: first.apiKey });
+  second = await startTestServer({
+    reuseDataDir: first.dataDir,
+    apiKey: first.apiKey,
+    env: { SANDBOXD_WARM_POOL: '0' },
+  });
   second.useForE2b();
 
   const again = await Sandbox.connect(keep.sandboxId);

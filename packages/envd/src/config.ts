@@ -1,11 +1,13 @@
 /**
- * envd's one config: EnvdBootConfig from SANDBOXD_ENVD_CONFIG, validated once and frozen.
+ * envd's one config: EnvdBootConfig from SANDBOXD_ENVD_CONFIG, validated once. It is read per
+ * request, and changed exactly once at most: by the one-shot `POST /init` of a warm-pool sandbox
+ * (http/init-route.ts), which sets the owner's access token and env vars and clears `initToken`.
  * This is the only file that reads envd's own environment; user processes never inherit it
  * (the access token lives there).
  */
 import { decodeEnvdBootConfig, ENVD_CONFIG_ENV, type EnvdBootConfig } from '@sandboxd/protocol';
 
-export type EnvdConfig = Readonly<EnvdBootConfig> & {
+export type EnvdConfig = EnvdBootConfig & {
   /** Interface to listen on: all interfaces inside the sandbox; tests use 127.0.0.1. */
   readonly host: string;
 };
@@ -21,11 +23,7 @@ export function loadEnvdConfig(env: NodeJS.ProcessEnv = process.env): EnvdConfig
   }
   const problems = validate(boot);
   if (problems.length > 0) throw new Error(`invalid ${ENVD_CONFIG_ENV}: ${problems.join('; ')}`);
-  return Object.freeze({
-    ...boot,
-    envVars: Object.freeze({ ...boot.envVars }),
-    host: env.SANDBOXD_ENVD_HOST ?? '0.0.0.0',
-  });
+  return { ...boot, envVars: { ...boot.envVars }, host: env.SANDBOXD_ENVD_HOST ?? '0.0.0.0' };
 }
 
 function validate(boot: EnvdBootConfig): string[] {
@@ -41,6 +39,9 @@ function validate(boot: EnvdBootConfig): string[] {
   if (typeof boot.defaultUser !== 'string' || boot.defaultUser === '') problems.push('defaultUser must be a name');
   if (boot.defaultWorkdir !== undefined && typeof boot.defaultWorkdir !== 'string') {
     problems.push('defaultWorkdir must be a string');
+  }
+  if (boot.initToken !== undefined && (typeof boot.initToken !== 'string' || boot.initToken.length < 16)) {
+    problems.push('initToken must be a string of at least 16 characters');
   }
   if (!Number.isInteger(boot.port) || boot.port < 0 || boot.port > 65535) problems.push('port must be 0..65535');
   return problems;

@@ -8,7 +8,9 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from '@sandboxd/common';
 import { Filesystem, Process } from '@sandboxd/protocol';
 import type { EnvdConfig } from './config.js';
+import { sendJson } from './http/errors.js';
 import { handleFiles } from './http/files-route.js';
+import { handleInit } from './http/init-route.js';
 import { filesystemService } from './rpc/filesystem/filesystem-service.js';
 import { envdInterceptor } from './rpc/interceptor.js';
 import { processService } from './rpc/process/process-service.js';
@@ -26,13 +28,22 @@ export function createEnvd(config: EnvdConfig, log: Logger): Envd {
       router.service(Process, processService(config, processes));
       router.service(Filesystem, filesystemService(config));
     },
-    interceptors: [envdInterceptor(config.accessToken, log)],
+    interceptors: [envdInterceptor(() => config.accessToken, log)],
   });
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://envd');
     if (url.pathname === '/health') {
       // No token needed: the proxy and `sandbox.isRunning()` probe it (§3.2.1).
       res.writeHead(204).end();
+      return;
+    }
+    if (url.pathname === '/init') {
+      void handleInit(req, res, config);
+      return;
+    }
+    if (config.initToken !== undefined) {
+      // A warm-pool sandbox nobody owns yet: nothing but /health and /init (§ envd-config.ts).
+      sendJson(res, 503, { code: 503, message: 'sandbox is not initialised yet' });
       return;
     }
     if (url.pathname === '/files') {

@@ -19,7 +19,21 @@ export interface EnvdBootConfig {
   defaultWorkdir?: string;
   /** Port envd listens on (all interfaces inside the sandbox's network namespace). */
   port: number;
+  /**
+   * Set for a pre-started (warm pool) sandbox: envd serves only /health and a one-shot
+   * `POST /init` carrying this secret in `X-Init-Token`, which hands it its owner's access token
+   * and env vars. Until then every other request answers 503.
+   */
+  initToken?: string;
 }
+
+/** Body of envd's one-shot `POST /init` (warm-pool sandboxes). */
+export interface EnvdInitRequest {
+  accessToken?: string;
+  envVars: Record<string, string>;
+}
+
+export const INIT_TOKEN_HEADER = 'x-init-token';
 
 export function encodeEnvdBootConfig(config: EnvdBootConfig): string {
   return Buffer.from(JSON.stringify(config), 'utf8').toString('base64');

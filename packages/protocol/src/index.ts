@@ -5,6 +5,8 @@ export {
   ENVD_PORT,
   ENVD_VERSION,
   type EnvdBootConfig,
+  type EnvdInitRequest,
+  INIT_TOKEN_HEADER,
   encodeEnvdBootConfig,
   SANDBOX_ID_HEADER,
   SANDBOX_PORT_HEADER,

@@ -24,6 +24,8 @@ export interface Config {
     diskSizeMiB: number;
     pids: number;
     maxConcurrentPerTeam: number;
+    /** Sandboxes of the base template kept started ahead of demand (0 turns the pool off). */
+    warmPoolSize: number;
   };
   limits: {
     maxJsonBodyBytes: number;
@@ -101,6 +103,7 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
   const pids = intEnv('SANDBOXD_SANDBOX_PIDS', 4096, 16, 1 << 22);
   const memoryMiB = intEnv('SANDBOXD_SANDBOX_MEMORY_MIB', 2048, 128, 1 << 20);
   const cpuCount = intEnv('SANDBOXD_SANDBOX_CPUS', 2, 1, 256);
+  const warmPoolSize = intEnv('SANDBOXD_WARM_POOL', 2, 0, 64);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -122,6 +125,7 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
       diskSizeMiB: 10240,
       pids,
       maxConcurrentPerTeam: 100,
+      warmPoolSize,
     },
     limits: {
       maxJsonBodyBytes: 1024 * 1024,

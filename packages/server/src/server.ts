@@ -9,6 +9,7 @@ import { createApi } from './api/app.js';
 import { bootstrapApiKey } from './api-key-bootstrap.js';
 import type { Config } from './config.js';
 import { SandboxService } from './lifecycle/sandbox-service.js';
+import { WarmPool } from './lifecycle/warm-pool.js';
 import { createMetrics } from './metrics/registry.js';
 import { matchSandboxRequest } from './proxy/match.js';
 import { SandboxProxy } from './proxy/sandbox-proxy.js';
@@ -42,6 +43,22 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   });
   await runtime.init();
 
+  const limits = {
+    cpuCount: config.sandbox.cpuCount,
+    memoryMiB: config.sandbox.memoryMiB,
+    diskSizeMiB: config.sandbox.diskSizeMiB,
+    pids: config.sandbox.pids,
+  };
+  const pool =
+    config.sandbox.warmPoolSize > 0
+      ? new WarmPool({
+          size: config.sandbox.warmPoolSize,
+          templateId: 'base',
+          limits,
+          runtime,
+          logger: logger.child({ component: 'warm-pool' }),
+        })
+      : undefined;
   const service: SandboxService = new SandboxService({
     store,
     runtime,
@@ -49,6 +66,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     logger: logger.child({ component: 'lifecycle' }),
     defaults: config.sandbox,
     templateExists: (id) => isTemplateBuilt(config.templatesDir, id),
+    ...(pool ? { pool } : {}),
   });
   const metrics = createMetrics({ runningSandboxes: () => service.runningCount() });
   const proxy = new SandboxProxy({ route: (id) => service.route(id), logger, metrics });
@@ -59,6 +77,9 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     lost: reconciled.lost.length,
     swept: reconciled.swept.length,
   });
+
+  // Only now: the sweep above would have taken pool sandboxes for orphans.
+  if (pool && (await isTemplateBuilt(config.templatesDir, pool.templateId))) pool.fill();
 
   const api = createApi({ config, store, service, metrics, logger });
   const apiListener = getRequestListener(api.fetch);

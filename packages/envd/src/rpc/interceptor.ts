@@ -9,9 +9,10 @@ import { ACCESS_TOKEN_HEADER } from '@sandboxd/protocol';
 import { checkAccessToken } from '../auth/access-token.js';
 import { toConnectError } from './errors.js';
 
-export function envdInterceptor(accessToken: string | undefined, log: Logger): Interceptor {
+/** `currentToken` is read per call: a warm-pool sandbox learns its token at `/init`. */
+export function envdInterceptor(currentToken: () => string | undefined, log: Logger): Interceptor {
   return (next) => async (req) => {
-    const token = checkAccessToken(req.header.get(ACCESS_TOKEN_HEADER) ?? undefined, accessToken);
+    const token = checkAccessToken(req.header.get(ACCESS_TOKEN_HEADER) ?? undefined, currentToken());
     if (token === 'missing' || token === 'invalid') {
       throw new ConnectError('unauthorized access, please retry with a valid access token', Code.Unauthenticated);
     }

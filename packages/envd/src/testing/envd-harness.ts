@@ -42,6 +42,8 @@ export interface RunningEnvd {
 export interface EnvdOptions {
   accessToken?: string;
   envVars?: Record<string, string>;
+  /** Boot as a warm-pool sandbox that waits for `POST /init`. */
+  initToken?: string;
 }
 
 export async function startEnvd(t: TestContext, options: EnvdOptions = {}): Promise<RunningEnvd> {
@@ -53,6 +55,7 @@ export async function startEnvd(t: TestContext, options: EnvdOptions = {}): Prom
     defaultWorkdir: workdir,
     port: 0,
     ...(options.accessToken ? { accessToken: options.accessToken } : {}),
+    ...(options.initToken ? { initToken: options.initToken } : {}),
   });
   const child = spawn(process.execPath, [await envdBundle()], {
     cwd: workdir,

@@ -111,6 +111,12 @@ export function mountSandboxRoutes(
     service.get(c.get('team'), sandboxIdParam(c));
     throw new SandboxdError('NOT_IMPLEMENTED', `${what} is not supported by this server yet`);
   };
+  // Routes E2B has and we do not yet: a clear 501 for an existing sandbox (a bare 404 would make
+  // the SDK report SandboxNotFoundError for a sandbox that is alive).
   app.post('/sandboxes/:sandboxID/pause', notYet('pause'));
   app.post('/sandboxes/:sandboxID/resume', notYet('resume'));
+  app.get('/sandboxes/:sandboxID/metrics', notYet('sandbox metrics'));
+  app.post('/sandboxes/:sandboxID/snapshots', notYet('snapshots'));
+  app.post('/sandboxes/:sandboxID/fork', notYet('fork'));
+  app.put('/sandboxes/:sandboxID/network', notYet('network updates'));
 }

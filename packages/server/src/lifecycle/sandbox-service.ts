@@ -1,10 +1,18 @@
 import { type Clock, type Logger, newSandboxId, randomToken, SandboxdError } from '@sandboxd/common';
-import { ENVD_CONFIG_ENV, ENVD_PORT, ENVD_VERSION, encodeEnvdBootConfig } from '@sandboxd/protocol';
-import type { SandboxRuntime } from '@sandboxd/runtime';
+import {
+  ENVD_CONFIG_ENV,
+  ENVD_PORT,
+  ENVD_VERSION,
+  type EnvdInitRequest,
+  encodeEnvdBootConfig,
+  INIT_TOKEN_HEADER,
+} from '@sandboxd/protocol';
+import type { SandboxEndpoint, SandboxRuntime } from '@sandboxd/runtime';
 import type { ListSandboxesQuery, SandboxEvent, SandboxRecord, SandboxState, Store, Team } from '../store/store.js';
 import { DeadlineScheduler } from './deadline-scheduler.js';
 import { SerialQueue } from './serial-queue.js';
 import { assertTransition, visibleStates } from './transitions.js';
+import type { WarmPool } from './warm-pool.js';
 
 export interface CreateSandboxCommand {
   templateId: string;
@@ -38,6 +46,8 @@ export interface SandboxServiceOptions {
   defaults: SandboxDefaults;
   /** Templates the runtime can start; an unknown id is a clean 404 before any work. */
   templateExists: (templateId: string) => Promise<boolean>;
+  /** Pre-started sandboxes; creates of its template are handed one when available. */
+  pool?: WarmPool;
 }
 
 type StopListener = (sandboxId: string) => void;
@@ -88,9 +98,11 @@ export class SandboxService {
         `team has reached its limit of ${team.maxConcurrentSandboxes} concurrent sandboxes`,
       );
     }
+    const envdAccessToken = cmd.secure ? randomToken(24) : null;
+    const warm = await this.#claimWarm(cmd, envdAccessToken);
     const now = this.o.clock.now();
     const record: SandboxRecord = {
-      id: newSandboxId(),
+      id: warm?.sandboxId ?? newSandboxId(),
       teamId: team.id,
       templateId: cmd.templateId,
       alias: cmd.templateId,
@@ -99,7 +111,7 @@ export class SandboxService {
       envVars: cmd.envVars,
       ...this.#limits(),
       envdVersion: ENVD_VERSION,
-      envdAccessToken: cmd.secure ? randomToken(24) : null,
+      envdAccessToken,
       allowInternetAccess: cmd.allowInternetAccess,
       autoPause: cmd.autoPause,
       startedAt: now,
@@ -107,6 +119,17 @@ export class SandboxService {
       address: null,
       envdPort: null,
     };
+    if (warm) {
+      // Handed over already: the sandbox is serving under its owner's token.
+      const running: SandboxRecord = { ...record, state: 'running', address: warm.address, envdPort: warm.envdPort };
+      this.o.store.insertSandbox(running);
+      this.#routes.set(running.id, { sandboxId: running.id, address: warm.address, envdPort: warm.envdPort });
+      this.#event(running, 'created', 'user', 'from the warm pool');
+      this.#event(running, 'running', 'user');
+      this.#scheduler.reschedule();
+      this.o.logger.info('sandbox running', { sandboxId: running.id, teamId: team.id, warm: true });
+      return running;
+    }
     this.o.store.insertSandbox(record);
     this.#event(record, 'created', 'user');
     return this.#queue.run(record.id, async () => {
@@ -150,7 +173,7 @@ export class SandboxService {
         this.#routes.set(record.id, { sandboxId: record.id, address: endpoint.address, envdPort: endpoint.envdPort });
         this.#event(running, 'running', 'user');
         this.#scheduler.reschedule();
-        log.info('sandbox running', { templateId: record.templateId, address: endpoint.address });
+        log.info('sandbox running', { templateId: record.templateId, address: endpoint.address, warm: false });
         return running;
       } catch (err) {
         log.error('sandbox create failed', { err });
@@ -160,6 +183,33 @@ export class SandboxService {
         throw new SandboxdError('RUNTIME_FAILED', 'failed to start the sandbox', { cause: err });
       }
     });
+  }
+
+  /**
+   * Takes a pre-started sandbox and hands it over (envd `POST /init`). Any failure kills that
+   * sandbox and falls back to a cold start: the pool is an accelerator, never a point of failure.
+   */
+  async #claimWarm(cmd: CreateSandboxCommand, accessToken: string | null): Promise<SandboxEndpoint | undefined> {
+    const pool = this.o.pool;
+    if (!pool || cmd.templateId !== pool.templateId) return undefined;
+    const pooled = pool.take();
+    if (!pooled) return undefined;
+    const { endpoint } = pooled;
+    try {
+      const body: EnvdInitRequest = { envVars: cmd.envVars, ...(accessToken ? { accessToken } : {}) };
+      const res = await fetch(`http://${endpoint.address}:${endpoint.envdPort}/init`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [INIT_TOKEN_HEADER]: pooled.initToken },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(5_000),
+      });
+      if (res.status !== 204) throw new Error(`envd /init answered ${res.status}`);
+      return endpoint;
+    } catch (err) {
+      this.o.logger.warn('warm sandbox hand-over failed; starting cold', { sandboxId: endpoint.sandboxId, err });
+      void this.o.runtime.kill(endpoint.sandboxId).catch(() => {});
+      return undefined;
+    }
   }
 
   get(team: Team, sandboxId: string): SandboxRecord {
@@ -246,6 +296,7 @@ export class SandboxService {
   async close(): Promise<void> {
     this.#scheduler.stop();
     await this.#queue.drain();
+    await this.o.pool?.close();
   }
 
   async #expire(sandboxId: string): Promise<void> {

@@ -1,0 +1,70 @@
+/**
+ * `POST /init`: the one-shot hand-over of a warm-pool sandbox to its owner. The control plane
+ * starts pool sandboxes ahead of demand with a random `initToken`; when a create claims one, it
+ * sends the owner's access token and env vars here. Authenticated by `X-Init-Token` (constant
+ * time), accepted once: afterwards the route answers 404 like any unknown path, and the token is
+ * gone from memory.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type EnvdInitRequest, INIT_TOKEN_HEADER } from '@sandboxd/protocol';
+import { secretsEqual } from '../auth/access-token.js';
+import type { EnvdConfig } from '../config.js';
+import { sendJson } from './errors.js';
+
+const maxBodyBytes = 1024 * 1024;
+
+export async function handleInit(req: IncomingMessage, res: ServerResponse, config: EnvdConfig): Promise<void> {
+  const expected = config.initToken;
+  if (req.method !== 'POST' || expected === undefined) {
+    sendJson(res, 404, { code: 404, message: 'not found' });
+    return;
+  }
+  const given = req.headers[INIT_TOKEN_HEADER];
+  if (typeof given !== 'string' || !secretsEqual(given, expected)) {
+    sendJson(res, 401, { code: 401, message: 'invalid init token' });
+    return;
+  }
+  let body: EnvdInitRequest;
+  try {
+    body = parseInit(await readBody(req));
+  } catch (err) {
+    sendJson(res, 400, { code: 400, message: err instanceof Error ? err.message : 'invalid init request' });
+    return;
+  }
+  // A second /init racing this one must not win: clear the token before anything else.
+  config.initToken = undefined;
+  config.accessToken = body.accessToken;
+  config.envVars = { ...body.envVars };
+  res.writeHead(204).end();
+}
+
+function parseInit(text: string): EnvdInitRequest {
+  const value = JSON.parse(text) as Partial<EnvdInitRequest>;
+  if (typeof value !== 'object' || value === null) throw new Error('init body must be an object');
+  if (value.accessToken !== undefined && typeof value.accessToken !== 'string') {
+    throw new Error('accessToken must be a string');
+  }
+  const envVars = value.envVars ?? {};
+  if (typeof envVars !== 'object' || envVars === null || Object.values(envVars).some((v) => typeof v !== 'string')) {
+    throw new Error('envVars must map names to strings');
+  }
+  return { ...(value.accessToken ? { accessToken: value.accessToken } : {}), envVars };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        reject(new Error('init body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
