@@ -109,6 +109,24 @@ describe('e2b SDK against sandboxd: core lifecycle, commands and files', () => {
     assert.ok(!running.some((s) => s.sandboxId === sbx.sandboxId));
   });
 
+  test('the proxy routes <port>-<sandboxId>.<domain> hosts to the sandbox (getHost)', async (t) => {
+    const sbx = await Sandbox.create();
+    t.after(() => sbx.kill());
+    const host = sbx.getHost(49983);
+    assert.equal(host, `49983-${sbx.sandboxId}.localhost:${new URL(server.url).port}`, 'domain uses the bound port');
+    const { request } = await import('node:http');
+    const u = new URL(server.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: u.hostname, port: u.port, path: '/health', headers: { host } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 204, 'envd answered through host-based routing');
+  });
+
   test('connect to a running sandbox returns a working handle', async (t) => {
     const sbx = await Sandbox.create();
     t.after(() => sbx.kill());

@@ -8,8 +8,11 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
-  /** Public domain for `<port>-<sandboxId>.<domain>` hosts; returned to SDKs as `domain`. */
-  domain: string;
+  /**
+   * Public domain for `<port>-<sandboxId>.<domain>` hosts; returned to SDKs as `domain`. When
+   * unset, `localhost:<the port actually bound>` (known only after listening, e.g. with --port 0).
+   */
+  domain: string | undefined;
   /** A key to register for the default team at start (`SANDBOXD_API_KEY`). */
   apiKey: string | undefined;
   templatesDir: string;
@@ -111,7 +114,7 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
     host: pick('host', 'SANDBOXD_HOST') ?? '127.0.0.1',
     port,
     dataDir,
-    domain: pick('domain', 'SANDBOXD_DOMAIN') ?? `localhost:${port}`,
+    domain: pick('domain', 'SANDBOXD_DOMAIN'),
     apiKey,
     templatesDir: path.resolve(pick('templates-dir', 'SANDBOXD_TEMPLATES_DIR') ?? path.join(machineDir, 'templates')),
     helpersDir: path.join(machineDir, 'helpers'),

@@ -81,7 +81,15 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   // Only now: the sweep above would have taken pool sandboxes for orphans.
   if (pool && (await isTemplateBuilt(config.templatesDir, pool.templateId))) pool.fill();
 
-  const api = createApi({ config, store, service, metrics, logger });
+  let boundPort = config.port;
+  const api = createApi({
+    config,
+    store,
+    service,
+    metrics,
+    logger,
+    publicDomain: () => config.domain ?? `localhost:${boundPort}`,
+  });
   const apiListener = getRequestListener(api.fetch);
   const server = http.createServer((req, res) => {
     const target = matchSandboxRequest(req.headers);
@@ -102,6 +110,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  boundPort = port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info('sandboxd listening', { url, dataDir: config.dataDir });
 

@@ -16,6 +16,8 @@ export interface ApiDeps {
   service: SandboxService;
   metrics: Metrics;
   logger: Logger;
+  /** The public domain returned to SDKs (see Config.domain). */
+  publicDomain: () => string;
 }
 
 /** The control-plane REST API. Public routes first; everything else needs an API key. */
@@ -53,7 +55,9 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     await next();
   });
 
-  mountSandboxRoutes(app, deps.service, buildSchemas(deps.config), deps.config, deps.metrics);
+  mountSandboxRoutes(app, deps.service, buildSchemas(deps.config), deps.config, deps.metrics, {
+    domain: deps.publicDomain,
+  });
 
   app.notFound((c) => c.json({ code: 404, message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {

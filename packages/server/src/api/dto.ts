@@ -5,7 +5,8 @@ import type { SandboxRecord } from '../store/store.js';
  * only place that knows them.
  */
 export interface WireContext {
-  domain: string;
+  /** Read per response: the default domain is known only once the server listens. */
+  domain(): string;
 }
 
 export function toSandboxWire(r: SandboxRecord, ctx: WireContext) {
@@ -17,7 +18,7 @@ export function toSandboxWire(r: SandboxRecord, ctx: WireContext) {
     ...(r.alias ? { alias: r.alias } : {}),
     ...(r.envdAccessToken ? { envdAccessToken: r.envdAccessToken } : {}),
     trafficAccessToken: null,
-    domain: ctx.domain,
+    domain: ctx.domain(),
   };
 }
 
@@ -44,7 +45,7 @@ export function toSandboxDetailWire(r: SandboxRecord, ctx: WireContext) {
     ...toListedSandboxWire(r),
     ...(r.envdAccessToken ? { envdAccessToken: r.envdAccessToken } : {}),
     allowInternetAccess: r.allowInternetAccess,
-    domain: ctx.domain,
+    domain: ctx.domain(),
     lifecycle: { onTimeout: r.autoPause ? 'pause' : 'kill', autoResume: false },
   };
 }

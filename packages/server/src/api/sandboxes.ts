@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { SandboxService } from '../lifecycle/sandbox-service.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Team } from '../store/store.js';
-import { toListedSandboxWire, toSandboxDetailWire, toSandboxWire } from './dto.js';
+import { toListedSandboxWire, toSandboxDetailWire, toSandboxWire, type WireContext } from './dto.js';
 import { encodeCursor, parseListQuery } from './list-query.js';
 import { parseInput, type Schemas } from './schemas.js';
 
@@ -35,8 +35,8 @@ export function mountSandboxRoutes(
   schemas: Schemas,
   config: Readonly<Config>,
   metrics: Metrics,
+  wire: WireContext,
 ) {
-  const wire = { domain: config.domain };
   const maxListLimit = 100;
 
   const create = (secureByDefault: boolean) => async (c: Context<ApiEnv>) => {
