@@ -6,8 +6,8 @@ export {
   ENVD_VERSION,
   type EnvdBootConfig,
   type EnvdInitRequest,
-  INIT_TOKEN_HEADER,
   encodeEnvdBootConfig,
+  INIT_TOKEN_HEADER,
   SANDBOX_ID_HEADER,
   SANDBOX_PORT_HEADER,
 } from './envd-config.js';

@@ -3,24 +3,7 @@
  * Anything that is not a SandboxdError becomes a logged 500 with no internals in the body.
  */
 import type { ServerResponse } from 'node:http';
-import { type ErrorKind, type Logger, SandboxdError } from '@sandboxd/common';
-
-const statusByKind: Record<ErrorKind, number> = {
-  invalid: 400,
-  unauthenticated: 401,
-  forbidden: 403,
-  'not-found': 404,
-  conflict: 409,
-  exhausted: 429,
-  unavailable: 503,
-  'insufficient-storage': 507,
-  unimplemented: 501,
-  internal: 500,
-};
-
-export function httpStatusForKind(kind: ErrorKind): number {
-  return statusByKind[kind];
-}
+import { httpStatusForKind, type Logger, SandboxdError } from '@sandboxd/common';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
