@@ -64,7 +64,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     runtime,
     clock: systemClock,
     logger: logger.child({ component: 'lifecycle' }),
-    defaults: config.sandbox,
+    limits,
     templateExists: (id) => isTemplateBuilt(config.templatesDir, id),
     ...(pool ? { pool } : {}),
   });

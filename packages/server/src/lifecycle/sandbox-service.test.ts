@@ -63,7 +63,7 @@ function setup(t: { after: (fn: () => void | Promise<void>) => void }) {
     runtime,
     clock: { now: () => Date.now() },
     logger: silentLogger,
-    defaults: { cpuCount: 2, memoryMiB: 2048, diskSizeMiB: 10240, pids: 1024 },
+    limits: { cpuCount: 2, memoryMiB: 2048, diskSizeMiB: 10240, pids: 1024 },
     templateExists: async (id) => id === 'base',
   });
   t.after(async () => {

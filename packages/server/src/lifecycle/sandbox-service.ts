@@ -7,7 +7,7 @@ import {
   encodeEnvdBootConfig,
   INIT_TOKEN_HEADER,
 } from '@sandboxd/protocol';
-import type { SandboxEndpoint, SandboxRuntime } from '@sandboxd/runtime';
+import type { SandboxEndpoint, SandboxLimits, SandboxRuntime } from '@sandboxd/runtime';
 import type { ListSandboxesQuery, SandboxEvent, SandboxRecord, SandboxState, Store, Team } from '../store/store.js';
 import { DeadlineScheduler } from './deadline-scheduler.js';
 import { SerialQueue } from './serial-queue.js';
@@ -24,13 +24,6 @@ export interface CreateSandboxCommand {
   autoPause: boolean;
 }
 
-export interface SandboxDefaults {
-  cpuCount: number;
-  memoryMiB: number;
-  diskSizeMiB: number;
-  pids: number;
-}
-
 /** Where a running sandbox's envd can be reached; the proxy's routing table. */
 export interface SandboxRoute {
   sandboxId: string;
@@ -43,7 +36,8 @@ export interface SandboxServiceOptions {
   runtime: SandboxRuntime;
   clock: Clock;
   logger: Logger;
-  defaults: SandboxDefaults;
+  /** Limits of every sandbox (templates do not carry their own yet). */
+  limits: SandboxLimits;
   /** Templates the runtime can start; an unknown id is a clean 404 before any work. */
   templateExists: (templateId: string) => Promise<boolean>;
   /** Pre-started sandboxes; creates of its template are handed one when available. */
@@ -138,12 +132,7 @@ export class SandboxService {
         const endpoint = await this.o.runtime.create({
           sandboxId: record.id,
           templateId: record.templateId,
-          limits: {
-            cpuCount: record.cpuCount,
-            memoryMiB: record.memoryMiB,
-            diskSizeMiB: record.diskSizeMiB,
-            pids: this.o.defaults.pids,
-          },
+          limits: this.o.limits,
           envdEnv: {
             [ENVD_CONFIG_ENV]: encodeEnvdBootConfig({
               sandboxId: record.id,
@@ -340,7 +329,7 @@ export class SandboxService {
   }
 
   #limits(): Pick<SandboxRecord, 'cpuCount' | 'memoryMiB' | 'diskSizeMiB'> {
-    const { cpuCount, memoryMiB, diskSizeMiB } = this.o.defaults;
+    const { cpuCount, memoryMiB, diskSizeMiB } = this.o.limits;
     return { cpuCount, memoryMiB, diskSizeMiB };
   }
 
