@@ -55,14 +55,6 @@ const maskedPaths = [
 ];
 const readonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-/**
- * V8's young generation defaults to 16 MiB semi-spaces, which envd fills with short-lived request
- * garbage and keeps: 15 MB of private memory idle grew to 27 MB after 100 commands (npm run bench).
- * envd's working set is small, so 1 MiB semi-spaces cost a few more cheap scavenges and save that
- * memory in every sandbox and every pause image.
- */
-const envdNodeFlags = ['--max-semi-space-size=1'];
-
 const hostPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 function readOnlyBind(source: string, destination: string) {
@@ -90,7 +82,7 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },
-      args: [sandboxInit, '-s', '--', sandboxNode, ...envdNodeFlags, sandboxEnvd],
+      args: [sandboxInit, '-s', '--', sandboxNode, sandboxEnvd],
       env,
       cwd: '/',
       capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities },
