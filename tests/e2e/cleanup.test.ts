@@ -38,7 +38,9 @@ test('killing 50 sandboxes in a row leaves nothing behind', { timeout: 600_000 }
   );
   assert.deepEqual(afterKill.veths.sort(), before.veths.sort(), 'no veth survives');
   const runcRoot = path.join(server.dataDir, 'runtime', 'runc');
-  const runcList = execFileSync('runc', ['--root', runcRoot, 'list', '-q']).toString().trim();
+  const runcList = execFileSync('runc', ['--root', runcRoot, 'list', '-q'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    .toString()
+    .trim();
   assert.equal(runcList, '', 'runc knows no container');
 });
 

@@ -29,7 +29,11 @@ test('creates are handed pre-started sandboxes, each private to its owner; shutd
   server.useForE2b();
   const runcRoot = path.join(server.dataDir, 'runtime', 'runc');
   const containers = () =>
-    execFileSync('runc', ['--root', runcRoot, 'list', '-q']).toString().trim().split('\n').filter(Boolean);
+    execFileSync('runc', ['--root', runcRoot, 'list', '-q'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean);
   await until(() => containers().length >= 2, 30_000);
 
   const a = await Sandbox.create({ envs: { OWNER: 'a' }, metadata: { who: 'a' } });
