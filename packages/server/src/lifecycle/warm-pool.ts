@@ -2,6 +2,8 @@ import { type Logger, newSandboxId, randomToken } from '@sandboxd/common';
 import { ENVD_CONFIG_ENV, ENVD_PORT, encodeEnvdBootConfig } from '@sandboxd/protocol';
 import type { SandboxEndpoint, SandboxLimits, SandboxRuntime } from '@sandboxd/runtime';
 
+const retryAfterMs = 30_000;
+
 export interface PooledSandbox {
   endpoint: SandboxEndpoint;
   initToken: string;
@@ -30,12 +32,9 @@ export class WarmPool {
   #closed = false;
   #failures = 0;
   #inFlight: Promise<void> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: WarmPoolOptions) {}
-
-  get size(): number {
-    return this.#ready.length;
-  }
 
   take(): PooledSandbox | undefined {
     const pooled = this.#ready.shift();
@@ -46,8 +45,16 @@ export class WarmPool {
   /** Starts sandboxes in the background until the pool is full; one at a time, to spare the CPU. */
   fill(): void {
     if (this.#closed || this.#starting > 0 || this.#ready.length >= this.o.size) return;
-    // Back off after repeated failures (e.g. the template is being rebuilt) instead of spinning.
-    if (this.#failures >= 3) return;
+    // After repeated failures (e.g. the template is being rebuilt) pause instead of spinning,
+    // then try again: creates meanwhile start cold.
+    if (this.#failures >= 3) {
+      this.#retryTimer ??= setTimeout(() => {
+        this.#retryTimer = undefined;
+        this.#failures = 0;
+        this.fill();
+      }, retryAfterMs).unref();
+      return;
+    }
     this.#starting++;
     this.#inFlight = this.#startOne()
       .then(
@@ -94,6 +101,7 @@ export class WarmPool {
   /** Stop refilling and kill every pooled sandbox (they belong to nobody, so none must survive). */
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#retryTimer);
     // A sandbox still starting is killed by its own completion handler once it is up.
     await this.#inFlight;
     const waiting = this.#ready.splice(0);
