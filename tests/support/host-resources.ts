@@ -19,6 +19,11 @@ function lines(text: string): string[] {
   return text.split('\n').filter(Boolean);
 }
 
+/** Every mount point of this mount namespace (field 5 of /proc/self/mountinfo). */
+export function mountPoints(): string[] {
+  return lines(fs.readFileSync('/proc/self/mountinfo', 'utf8')).map((l) => l.split(' ')[4] ?? '');
+}
+
 /** Polls until no process of the given sandboxes is left (reaping may lag a moment), then snapshots. */
 export async function settledHostResources(dataDir: string, sandboxIds: readonly string[]): Promise<HostResources> {
   let snapshot = hostResources(dataDir, sandboxIds);
@@ -32,11 +37,9 @@ export async function settledHostResources(dataDir: string, sandboxIds: readonly
 export function hostResources(dataDir: string, sandboxIds: readonly string[] = []): HostResources {
   // Mount points live in the data directory or in the runtime's machine-wide run directory
   // (/run/sandboxd/sandboxes/<id>/…), which is named after the sandbox.
-  const mounts = lines(fs.readFileSync('/proc/self/mountinfo', 'utf8'))
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter(
-      (m) => m.startsWith(`${dataDir}/`) || sandboxIds.some((id) => m.includes(`/${id}/`) || m.endsWith(`/${id}`)),
-    );
+  const mounts = mountPoints().filter(
+    (m) => m.startsWith(`${dataDir}/`) || sandboxIds.some((id) => m.includes(`/${id}/`) || m.endsWith(`/${id}`)),
+  );
   const loopDevices: string[] = [];
   for (const dev of fs.readdirSync('/sys/block').filter((d) => d.startsWith('loop'))) {
     try {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mountPoints } from './host-resources.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -115,11 +116,7 @@ export async function startTestServer(
  * sandbox's overlay or idmapped template mount would delete the template's files.
  */
 export function removeDataDir(dataDir: string): void {
-  const mounted = fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4] ?? '')
-    .filter((mountPoint) => mountPoint === dataDir || mountPoint.startsWith(`${dataDir}/`));
+  const mounted = mountPoints().filter((mountPoint) => mountPoint === dataDir || mountPoint.startsWith(`${dataDir}/`));
   if (mounted.length > 0) {
     throw new Error(`refusing to delete ${dataDir}: still mounted at ${mounted.join(', ')} (a sandbox leaked)`);
   }

@@ -1,16 +1,15 @@
 import { httpStatusForKind, type Logger, SandboxdError } from '@sandboxd/common';
 
-/**
- * The one mapping from error kinds to control-plane HTTP statuses. The body is E2B's shape,
- * `{code, message}` with `code` equal to the status: the SDK reads `code` (not the status) to turn
- * 404 into `false`/SandboxNotFoundError and 409 into `false` for pause (e2b-protocol §2.0).
- */
-
 export interface ApiErrorBody {
   code: number;
   message: string;
 }
 
+/**
+ * Any thrown value → control-plane status and E2B's body `{code, message}`, with `code` equal to
+ * the status: the SDK reads `code` (not the status) to turn 404 into `false`/SandboxNotFoundError
+ * and 409 into `false` for pause (e2b-protocol §2.0). Statuses come from the shared kind table.
+ */
 export function toApiError(err: unknown, logger: Logger): { status: number; body: ApiErrorBody } {
   if (SandboxdError.is(err)) {
     const status = httpStatusForKind(err.kind);

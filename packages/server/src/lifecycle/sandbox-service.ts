@@ -117,11 +117,8 @@ export class SandboxService {
       // Handed over already: the sandbox is serving under its owner's token.
       const running: SandboxRecord = { ...record, state: 'running', address: warm.address, envdPort: warm.envdPort };
       this.o.store.insertSandbox(running);
-      this.#routes.set(running.id, { sandboxId: running.id, address: warm.address, envdPort: warm.envdPort });
       this.#event(running, 'created', 'user', 'from the warm pool');
-      this.#event(running, 'running', 'user');
-      this.#scheduler.reschedule();
-      this.o.logger.info('sandbox running', { sandboxId: running.id, teamId: team.id, warm: true });
+      this.#serve(running, warm, true);
       return running;
     }
     this.o.store.insertSandbox(record);
@@ -144,12 +141,10 @@ export class SandboxService {
           },
         });
         // The deadline counts from the moment the sandbox is usable, not from the request.
-        const startedAt = this.o.clock.now();
         const running: SandboxRecord = {
           ...record,
           state: 'running',
-          startedAt: record.startedAt,
-          endAt: startedAt + cmd.timeoutSeconds * 1000,
+          endAt: this.o.clock.now() + cmd.timeoutSeconds * 1000,
           address: endpoint.address,
           envdPort: endpoint.envdPort,
         };
@@ -159,10 +154,7 @@ export class SandboxService {
           address: endpoint.address,
           envdPort: endpoint.envdPort,
         });
-        this.#routes.set(record.id, { sandboxId: record.id, address: endpoint.address, envdPort: endpoint.envdPort });
-        this.#event(running, 'running', 'user');
-        this.#scheduler.reschedule();
-        log.info('sandbox running', { templateId: record.templateId, address: endpoint.address, warm: false });
+        this.#serve(running, endpoint, false);
         return running;
       } catch (err) {
         log.error('sandbox create failed', { err });
@@ -238,16 +230,8 @@ export class SandboxService {
   async connect(team: Team, sandboxId: string, timeoutSeconds: number): Promise<{ record: SandboxRecord }> {
     this.get(team, sandboxId);
     return this.#queue.run(sandboxId, async () => {
-      const record = this.o.store.getSandbox(sandboxId);
-      if (!record || !visibleStates.includes(record.state)) {
-        throw new SandboxdError('SANDBOX_NOT_FOUND', `sandbox ${sandboxId} not found`);
-      }
-      if (record.state !== 'running') {
-        throw new SandboxdError(
-          'INVALID_TRANSITION',
-          `sandbox ${sandboxId} is ${record.state} and cannot be resumed yet`,
-        );
-      }
+      // Paused sandboxes cannot be resumed yet (issue #5): INVALID_TRANSITION until then.
+      const record = this.#requireState(sandboxId, ['running']);
       const endAt = Math.max(record.endAt, this.o.clock.now() + timeoutSeconds * 1000);
       if (endAt !== record.endAt) {
         this.o.store.updateSandbox(sandboxId, { endAt });
@@ -315,6 +299,20 @@ export class SandboxService {
     this.o.store.updateSandbox(sandboxId, { state: 'killed' });
     this.#event(record, 'killed', cause);
     this.#scheduler.reschedule();
+  }
+
+  /** The sandbox is running and stored as such: route it, record it, and watch its deadline. */
+  #serve(running: SandboxRecord, endpoint: SandboxEndpoint, warm: boolean): void {
+    this.#routes.set(running.id, { sandboxId: running.id, address: endpoint.address, envdPort: endpoint.envdPort });
+    this.#event(running, 'running', 'user');
+    this.#scheduler.reschedule();
+    this.o.logger.info('sandbox running', {
+      sandboxId: running.id,
+      teamId: running.teamId,
+      templateId: running.templateId,
+      address: endpoint.address,
+      warm,
+    });
   }
 
   #requireState(sandboxId: string, states: SandboxState[]): SandboxRecord {

@@ -141,9 +141,7 @@ export class SandboxProxy {
   }
 
   close(): void {
-    for (const id of [...this.#agents.keys()]) {
-      this.#agents.get(id)?.destroy();
-    }
+    for (const agent of this.#agents.values()) agent.destroy();
     this.#agents.clear();
   }
 
