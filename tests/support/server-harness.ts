@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +18,8 @@ export interface TestServer {
   /** Points the official `e2b` SDK (which reads env lazily) at this server. */
   useForE2b(): void;
   api(method: string, pathname: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** Runs `sandboxd <args>` (e.g. `key create --team t`) against this server's data directory. */
+  cli(args: string[]): string;
   /** Kill every sandbox this server knows, then stop it (SIGTERM) and remove its data directory. */
   stop(): Promise<void>;
 }
@@ -84,6 +86,17 @@ export async function startTestServer(
       process.env.E2B_DOMAIN = new URL(url).host;
     },
     api,
+    cli(args: string[]) {
+      return execFileSync(
+        process.execPath,
+        ['--import', 'tsx', 'packages/cli/src/main.ts', ...args, '--data-dir', dataDir],
+        {
+          cwd: repoRoot,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+    },
     stop() {
       stopped ??= (async () => {
         const alive = () => child.exitCode === null && child.signalCode === null;

@@ -1,7 +1,9 @@
+import { SandboxdError } from '@sandboxd/common';
 import { ConfigError, loadConfig } from '@sandboxd/server';
 import { doctor } from './commands/doctor.js';
 import { serve } from './commands/serve.js';
 import { setup } from './commands/setup.js';
+import { key, team } from './commands/team.js';
 import { repoRoot } from './paths.js';
 
 const usage = `usage: sandboxd <command> [flags]
@@ -10,6 +12,8 @@ commands:
   serve    set up what is missing, then serve the API and the sandbox proxy
   setup    install and build what sandboxd needs on this machine (idempotent)
   doctor   report what is missing and how to fix it
+  team     create|set <id> [--plan base|pro] [--max-concurrent N] [--max-runtime S] | list
+  key      create --team <id> [--rate-limit N]   (prints a new API key for the team)
 
 flags (serve): --port <n> --host <addr> --data-dir <dir> --domain <name> --log-level <level> --skip-setup
 `;
@@ -22,6 +26,13 @@ async function main(argv: string[]): Promise<number> {
   if (!command || command === 'help' || command === '--help') {
     process.stdout.write(usage);
     return command ? 0 : 2;
+  }
+  if (command === 'team' || command === 'key') {
+    // Their own arguments after the verb; of the server's flags only --data-dir applies.
+    const at = rest.indexOf('--data-dir');
+    const dataDirFlag = at >= 0 ? rest.splice(at, 2) : [];
+    const config = loadConfig({ env: process.env, argv: dataDirFlag, repoRoot });
+    return command === 'team' ? team(config, rest) : key(config, rest);
   }
   const config = loadConfig({ env: process.env, argv: rest, repoRoot });
   switch (command) {
@@ -46,7 +57,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(
-      `${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      // Configuration and input mistakes are the user's to fix: their message, not a stack.
+      `${err instanceof ConfigError || SandboxdError.is(err) ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );
     process.exitCode = 1;
   },

@@ -25,6 +25,7 @@ export const errorCatalog = {
   INVALID_TRANSITION: { kind: 'conflict', message: 'operation not allowed in the current state' },
   SANDBOX_NOT_RUNNING: { kind: 'unavailable', message: 'sandbox is not running' },
   CAPACITY_EXHAUSTED: { kind: 'exhausted', message: 'no capacity left' },
+  RATE_LIMITED: { kind: 'exhausted', message: 'too many requests for this API key' },
   NOT_IMPLEMENTED: { kind: 'unimplemented', message: 'not implemented yet' },
   BODY_TOO_LARGE: { kind: 'invalid', message: 'request body too large' },
   RUNTIME_FAILED: { kind: 'internal', message: 'sandbox runtime failed' },
@@ -42,16 +43,24 @@ export type ErrorCode = keyof typeof errorCatalog;
 
 const brand = Symbol.for('sandboxd.error');
 
+export interface SandboxdErrorOptions {
+  cause?: unknown;
+  /** For `exhausted` errors: when trying again may succeed (the wires send `Retry-After`). */
+  retryAfterSeconds?: number;
+}
+
 export class SandboxdError extends Error {
   readonly code: ErrorCode;
   readonly kind: ErrorKind;
+  readonly retryAfterSeconds: number | undefined;
   readonly [brand] = true;
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
-    super(message ?? errorCatalog[code].message, options);
+  constructor(code: ErrorCode, message?: string, options?: SandboxdErrorOptions) {
+    super(message ?? errorCatalog[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SandboxdError';
     this.code = code;
     this.kind = errorCatalog[code].kind;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   /** Works across duplicate copies of this module (undici's brand trick). */

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_TEAM_ID, generateApiKey, registerApiKey } from './auth/api-keys.js';
-import type { Store } from './store/store.js';
+import type { Store, TeamLimits } from './store/store.js';
 
 /**
- * The default team and its first key. `SANDBOXD_API_KEY` is registered as given; otherwise a key
+ * The default team (its plan and limits refreshed from the config at every start) and its first key. `SANDBOXD_API_KEY` is registered as given; otherwise a key
  * is generated once and kept (mode 0600) in the data directory so every start can print it again
  * (the store only holds its hash).
  */
@@ -12,9 +12,9 @@ export function bootstrapApiKey(
   store: Store,
   dataDir: string,
   configured: string | undefined,
-  maxConcurrent: number,
+  defaultTeam: TeamLimits & { plan: string },
 ): string | undefined {
-  store.createTeam({ id: DEFAULT_TEAM_ID, name: 'default', maxConcurrentSandboxes: maxConcurrent });
+  store.upsertTeam({ id: DEFAULT_TEAM_ID, name: 'default', ...defaultTeam });
   const keyFile = path.join(dataDir, 'api-key');
   if (configured) {
     registerApiKey(store, DEFAULT_TEAM_ID, configured);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isPlanName, plans } from './teams/plans.js';
 
 /**
  * The one typed Config of the server: defaults → environment (`SANDBOXD_*`) → flags, validated
@@ -19,14 +20,23 @@ export interface Config {
   helpersDir: string;
   envdBundlePath: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** The default team's plan and limits, applied at every start (the config is their source of truth). */
+  defaultTeam: { plan: string; maxConcurrentSandboxes: number; maxRuntimeSeconds: number };
+  /** Per API key token bucket; a key's own rate (set with `sandboxd key create`) beats the default. */
+  rateLimit: {
+    /** Requests per second for keys without their own rate; 0 turns rate limiting off. */
+    requestsPerSecond: number;
+    /** Bucket size as seconds of the rate: how large a burst a quiet key may send at once. */
+    burstSeconds: number;
+  };
   sandbox: {
     defaultTimeoutSeconds: number;
+    /** Sanity bound on any requested timeout; the team's maxRuntimeSeconds is the real policy. */
     maxTimeoutSeconds: number;
     cpuCount: number;
     memoryMiB: number;
     diskSizeMiB: number;
     pids: number;
-    maxConcurrentPerTeam: number;
     /** Sandboxes of the base template kept started ahead of demand (0 turns the pool off). */
     warmPoolSize: number;
   };
@@ -94,6 +104,7 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
     problems.push('SANDBOXD_API_KEY must look like e2b_ followed by 16 to 128 lowercase hex digits');
   }
 
+  const maxTimeoutSeconds = 30 * 24 * 3600;
   const intEnv = (name: string, fallback: number, min: number, max: number): number => {
     const text = env[name];
     if (text === undefined || text === '') return fallback;
@@ -108,6 +119,16 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
   const cpuCount = intEnv('SANDBOXD_SANDBOX_CPUS', 2, 1, 256);
   const warmPoolSize = intEnv('SANDBOXD_WARM_POOL', 2, 0, 64);
 
+  const planName = env.SANDBOXD_PLAN?.trim() || 'pro';
+  const plan = isPlanName(planName) ? plans[planName] : plans.pro;
+  if (!isPlanName(planName)) {
+    problems.push(`SANDBOXD_PLAN must be one of ${Object.keys(plans).join(', ')}, got '${planName}'`);
+  }
+  const maxConcurrentSandboxes = intEnv('SANDBOXD_MAX_CONCURRENT_SANDBOXES', plan.maxConcurrentSandboxes, 1, 100_000);
+  const maxRuntimeSeconds = intEnv('SANDBOXD_MAX_RUNTIME_SECONDS', plan.maxRuntimeSeconds, 1, maxTimeoutSeconds);
+  const requestsPerSecond = intEnv('SANDBOXD_RATE_LIMIT', 100, 0, 1_000_000);
+  const burstSeconds = intEnv('SANDBOXD_RATE_BURST_SECONDS', 3, 1, 3600);
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {
@@ -120,14 +141,15 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
     helpersDir: path.join(machineDir, 'helpers'),
     envdBundlePath: path.join(repoRoot, 'packages/envd/dist/envd.mjs'),
     logLevel: logLevel as Config['logLevel'],
+    defaultTeam: { plan: planName, maxConcurrentSandboxes, maxRuntimeSeconds },
+    rateLimit: { requestsPerSecond, burstSeconds },
     sandbox: {
       defaultTimeoutSeconds: 300,
-      maxTimeoutSeconds: 24 * 3600,
+      maxTimeoutSeconds,
       cpuCount,
       memoryMiB,
       diskSizeMiB: 10240,
       pids,
-      maxConcurrentPerTeam: 100,
       warmPoolSize,
     },
     limits: {

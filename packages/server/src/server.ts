@@ -32,7 +32,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = new SqliteStore(path.join(config.dataDir, 'sandboxd.db'));
   store.migrate();
-  const apiKey = bootstrapApiKey(store, config.dataDir, config.apiKey, config.sandbox.maxConcurrentPerTeam);
+  const apiKey = bootstrapApiKey(store, config.dataDir, config.apiKey, config.defaultTeam);
 
   const runtime = new RuncRuntime({
     stateDir: path.join(config.dataDir, 'runtime'),
@@ -59,6 +59,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
           logger: logger.child({ component: 'warm-pool' }),
         })
       : undefined;
+  // Metrics first: the service reports expiries into them; they read the service lazily.
+  const metrics = createMetrics({ runningSandboxes: () => service.runningCount() });
   const service: SandboxService = new SandboxService({
     store,
     runtime,
@@ -67,8 +69,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     limits,
     templateExists: (id) => isTemplateBuilt(config.templatesDir, id),
     ...(pool ? { pool } : {}),
+    onExpired: (latenessMs) => metrics.expiryLatenessSeconds.observe(latenessMs / 1000),
   });
-  const metrics = createMetrics({ runningSandboxes: () => service.runningCount() });
   const proxy = new SandboxProxy({ route: (id) => service.route(id), logger, metrics });
   service.onStop((id) => proxy.dropSandbox(id));
   const reconciled = await service.reconcile();
@@ -88,6 +90,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     service,
     metrics,
     logger,
+    clock: systemClock,
     publicDomain: () => config.domain ?? `localhost:${boundPort}`,
   });
   const apiListener = getRequestListener(api.fetch);

@@ -1,13 +1,16 @@
-import { type Logger, SandboxdError } from '@sandboxd/common';
+import { type Clock, type Logger, SandboxdError } from '@sandboxd/common';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate } from '../auth/api-keys.js';
+import { RateLimiter } from '../auth/rate-limiter.js';
 import type { Config } from '../config.js';
 import type { SandboxService } from '../lifecycle/sandbox-service.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { Store } from '../store/store.js';
 import { toApiError } from './errors.js';
-import { type ApiEnv, mountSandboxRoutes } from './sandboxes.js';
+import { mountEventRoutes } from './events.js';
+import type { ApiEnv } from './request.js';
+import { mountSandboxRoutes } from './sandboxes.js';
 import { buildSchemas } from './schemas.js';
 
 export interface ApiDeps {
@@ -16,6 +19,7 @@ export interface ApiDeps {
   service: SandboxService;
   metrics: Metrics;
   logger: Logger;
+  clock: Clock;
   /** The public domain returned to SDKs (see Config.domain). */
   publicDomain: () => string;
 }
@@ -45,24 +49,34 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
           'BODY_TOO_LARGE',
           `request body exceeds ${deps.config.limits.maxJsonBodyBytes} bytes`,
         );
-        const { status, body } = toApiError(tooLarge, log);
-        return c.json(body, status as 400, { Connection: 'close' });
+        const { status, body, headers } = toApiError(tooLarge, log);
+        return c.json(body, status as 400, { ...headers, Connection: 'close' });
       },
     }),
   );
+  const limiter = new RateLimiter(deps.config.rateLimit.burstSeconds);
   app.use(async (c, next) => {
-    c.set('team', authenticate(deps.store, c.req.header('x-api-key')));
+    const grant = authenticate(deps.store, c.req.header('x-api-key'));
+    const rate = grant.rateLimitPerSecond ?? deps.config.rateLimit.requestsPerSecond;
+    const decision = limiter.take(grant.keyId, rate, deps.clock.now());
+    if (!decision.allowed) {
+      deps.metrics.rateLimited.inc();
+      throw new SandboxdError('RATE_LIMITED', `this API key may send ${rate} requests per second; slow down`, {
+        retryAfterSeconds: decision.retryAfterSeconds,
+      });
+    }
+    c.set('team', grant.team);
     await next();
   });
 
-  mountSandboxRoutes(app, deps.service, buildSchemas(deps.config), deps.config, deps.metrics, {
-    domain: deps.publicDomain,
-  });
+  const schemas = buildSchemas(deps.config);
+  mountSandboxRoutes(app, deps.service, schemas, deps.config, deps.metrics, { domain: deps.publicDomain });
+  mountEventRoutes(app, deps.service);
 
   app.notFound((c) => c.json({ code: 404, message: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
-    const { status, body } = toApiError(err, log);
-    return c.json(body, status as 400);
+    const { status, body, headers } = toApiError(err, log);
+    return c.json(body, status as 400, headers);
   });
   return app;
 }

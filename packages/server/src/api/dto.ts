@@ -46,6 +46,6 @@ export function toSandboxDetailWire(r: SandboxRecord, ctx: WireContext) {
     ...(r.envdAccessToken ? { envdAccessToken: r.envdAccessToken } : {}),
     allowInternetAccess: r.allowInternetAccess,
     domain: ctx.domain(),
-    lifecycle: { onTimeout: r.autoPause ? 'pause' : 'kill', autoResume: false },
+    lifecycle: { onTimeout: r.autoPause ? 'pause' : 'kill', autoResume: r.autoResume },
   };
 }

@@ -1,32 +1,12 @@
-import { isSandboxId, SandboxdError } from '@sandboxd/common';
+import { SandboxdError } from '@sandboxd/common';
 import type { Context, Hono } from 'hono';
 import type { Config } from '../config.js';
 import type { SandboxService } from '../lifecycle/sandbox-service.js';
 import type { Metrics } from '../metrics/registry.js';
-import type { Team } from '../store/store.js';
 import { toListedSandboxWire, toSandboxDetailWire, toSandboxWire, type WireContext } from './dto.js';
 import { encodeCursor, parseListQuery } from './list-query.js';
+import { type ApiEnv, jsonBody, sandboxIdParam } from './request.js';
 import { parseInput, type Schemas } from './schemas.js';
-
-export type ApiEnv = { Variables: { team: Team } };
-
-/** Parses the JSON body; a malformed body is a 400, an absent one an empty object. */
-async function jsonBody(c: Context<ApiEnv>): Promise<unknown> {
-  const text = await c.req.text();
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new SandboxdError('INVALID_JSON');
-  }
-}
-
-function sandboxIdParam(c: Context<ApiEnv>): string {
-  const id = c.req.param('sandboxID') ?? '';
-  // An id we could never have issued cannot exist: answer as E2B does for unknown ids.
-  if (!isSandboxId(id)) throw new SandboxdError('SANDBOX_NOT_FOUND', `sandbox ${id} not found`);
-  return id;
-}
 
 /** The sandbox resource: v1 and v2 paths the E2B SDKs call (e2b-protocol §2.1). */
 export function mountSandboxRoutes(
@@ -53,6 +33,7 @@ export function mountSandboxRoutes(
       secure: secureByDefault || body.secure === true,
       allowInternetAccess: body.allow_internet_access ?? true,
       autoPause: false,
+      autoResume: body.autoResume?.enabled ?? false,
     });
     endTimer();
     return c.json(toSandboxWire(record, wire), 201);
@@ -106,6 +87,28 @@ export function mountSandboxRoutes(
   };
   app.post('/sandboxes/:sandboxID/connect', connect);
   app.post('/v2/sandboxes/:sandboxID/connect', connect);
+
+  app.put('/sandboxes/:sandboxID/metadata', async (c) => {
+    const id = sandboxIdParam(c);
+    const body = parseInput(schemas.metadataReplaceBody, await jsonBody(c));
+    const record = await service.updateMetadata(c.get('team'), id, () => body.metadata);
+    return c.json(toSandboxDetailWire(record, wire));
+  });
+
+  app.patch('/sandboxes/:sandboxID/metadata', async (c) => {
+    const id = sandboxIdParam(c);
+    const body = parseInput(schemas.metadataPatchBody, await jsonBody(c));
+    const record = await service.updateMetadata(c.get('team'), id, (current) => {
+      // A Map, not object spreading: a key like `__proto__` stays an ordinary key.
+      const merged = new Map(Object.entries(current));
+      for (const [key, value] of Object.entries(body.metadata)) {
+        if (value === null) merged.delete(key);
+        else merged.set(key, value);
+      }
+      return parseInput(schemas.metadata, Object.fromEntries(merged));
+    });
+    return c.json(toSandboxDetailWire(record, wire));
+  });
 
   const notYet = (what: string) => (c: Context<ApiEnv>) => {
     service.get(c.get('team'), sandboxIdParam(c));

@@ -16,9 +16,13 @@ export function buildSchemas(config: Readonly<Config>) {
     .min(1, 'timeout must be at least 1 second')
     .max(sandbox.maxTimeoutSeconds, `timeout must be at most ${sandbox.maxTimeoutSeconds} seconds`);
 
+  const metadataKey = z
+    .string()
+    .min(1, 'metadata keys must not be empty')
+    .max(limits.maxMetadataKeyLength, `metadata keys must be at most ${limits.maxMetadataKeyLength} characters`);
   const metadata = z
     .record(
-      z.string().min(1, 'metadata keys must not be empty').max(limits.maxMetadataKeyLength),
+      metadataKey,
       z
         .string()
         .max(
@@ -59,12 +63,23 @@ export function buildSchemas(config: Readonly<Config>) {
     secure: z.boolean().optional(),
     allow_internet_access: z.boolean().optional(),
     autoPause: z.boolean().optional(),
+    autoPauseMemory: z.boolean().optional(),
+    autoResume: z.object({ enabled: z.boolean({ error: 'autoResume.enabled must be a boolean' }) }).optional(),
   });
 
   const setTimeoutBody = z.object({ timeout: timeoutSeconds });
   const connectBody = z.object({ timeout: timeoutSeconds.optional(), memory: z.boolean().optional() });
 
-  return { newSandbox, setTimeoutBody, connectBody };
+  // Metadata updates (our addition for `setMetadata`): PUT replaces, PATCH merges and a null
+  // value removes a key. The merged result is checked against the same limits as at create.
+  const metadataReplaceBody = z.object({ metadata });
+  const metadataPatchBody = z.object({
+    metadata: z.record(metadataKey, z.string().max(limits.maxMetadataValueLength).nullable(), {
+      error: 'metadata must be an object of string (or null) values',
+    }),
+  });
+
+  return { newSandbox, setTimeoutBody, connectBody, metadata, metadataReplaceBody, metadataPatchBody };
 }
 
 export type Schemas = ReturnType<typeof buildSchemas>;

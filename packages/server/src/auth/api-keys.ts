@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SandboxdError } from '@sandboxd/common';
-import type { Store, Team } from '../store/store.js';
+import type { ApiKeyGrant, Store } from '../store/store.js';
 
 /**
  * API keys look like E2B's (`e2b_` + 40 lowercase hex digits): SDKs from 2.27 to 2.45 reject
@@ -23,20 +23,31 @@ export function isWellFormedApiKey(key: string): boolean {
 
 export const DEFAULT_TEAM_ID = 'default';
 
-export function registerApiKey(store: Store, teamId: string, key: string): void {
+export function registerApiKey(
+  store: Store,
+  teamId: string,
+  key: string,
+  options: { rateLimitPerSecond?: number | null } = {},
+): void {
   if (!isWellFormedApiKey(key)) {
     throw new SandboxdError(
       'INVALID_REQUEST',
       'API key must look like e2b_ followed by 16 to 128 lowercase hex digits',
     );
   }
-  store.addApiKey({ id: randomBytes(8).toString('hex'), teamId, hash: hashApiKey(key), hint: key.slice(-4) });
+  store.addApiKey({
+    id: randomBytes(8).toString('hex'),
+    teamId,
+    hash: hashApiKey(key),
+    hint: key.slice(-4),
+    rateLimitPerSecond: options.rateLimitPerSecond ?? null,
+  });
 }
 
-/** Resolves the `X-API-KEY` header to a team, or throws UNAUTHENTICATED. */
-export function authenticate(store: Store, header: string | undefined): Team {
+/** Resolves the `X-API-KEY` header to its key and team, or throws UNAUTHENTICATED. */
+export function authenticate(store: Store, header: string | undefined): ApiKeyGrant {
   if (!header || header.length > 256) throw new SandboxdError('UNAUTHENTICATED');
-  const team = store.findTeamByKeyHash(hashApiKey(header.trim()));
-  if (!team) throw new SandboxdError('UNAUTHENTICATED');
-  return team;
+  const grant = store.findApiKeyByHash(hashApiKey(header.trim()));
+  if (!grant) throw new SandboxdError('UNAUTHENTICATED');
+  return grant;
 }

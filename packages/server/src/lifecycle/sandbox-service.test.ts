@@ -1,77 +1,16 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { SandboxdError, silentLogger } from '@sandboxd/common';
-import type { RuntimeSandbox, SandboxEndpoint, SandboxRuntime, SandboxSpec } from '@sandboxd/runtime';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { SandboxdError } from '@sandboxd/common';
 import type { Team } from '../store/store.js';
-import { SandboxService } from './sandbox-service.js';
+import { createCommand, openServiceFixture, testTeam } from '../testing/service-fixture.js';
 
-/** An in-memory runtime: this file tests lifecycle logic, not isolation (the e2e suites do that). */
-class MemoryRuntime implements SandboxRuntime {
-  readonly live = new Map<string, SandboxEndpoint>();
-  failNextCreate = false;
-  killDelayMs = 0;
-  async init() {}
-  async create(spec: SandboxSpec): Promise<SandboxEndpoint> {
-    if (this.failNextCreate) {
-      this.failNextCreate = false;
-      throw new Error('injected create failure');
-    }
-    const endpoint = { sandboxId: spec.sandboxId, address: '10.200.0.2', envdPort: 49983, pid: 1 };
-    this.live.set(spec.sandboxId, endpoint);
-    return endpoint;
-  }
-  async kill(id: string) {
-    await new Promise((r) => setTimeout(r, this.killDelayMs));
-    this.live.delete(id);
-  }
-  async list(): Promise<RuntimeSandbox[]> {
-    return [...this.live.values()].map((e) => ({ ...e, status: 'running' as const }));
-  }
-  async sweep(keep: ReadonlySet<string>) {
-    const swept = [...this.live.keys()].filter((id) => !keep.has(id));
-    for (const id of swept) this.live.delete(id);
-    return swept;
-  }
-  async stats() {
-    return undefined;
-  }
-}
+const team = testTeam;
+const cmd = createCommand;
 
-const team: Team = { id: 't1', name: 't1', maxConcurrentSandboxes: 3 };
-const cmd = {
-  templateId: 'base',
-  timeoutSeconds: 60,
-  metadata: {},
-  envVars: {},
-  secure: true,
-  allowInternetAccess: true,
-  autoPause: false,
-};
-
-function setup(t: { after: (fn: () => void | Promise<void>) => void }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandboxd-lifecycle-'));
-  const store = new SqliteStore(path.join(dir, 'db.sqlite'));
-  store.migrate();
-  store.createTeam(team);
-  const runtime = new MemoryRuntime();
-  const service = new SandboxService({
-    store,
-    runtime,
-    clock: { now: () => Date.now() },
-    logger: silentLogger,
-    limits: { cpuCount: 2, memoryMiB: 2048, diskSizeMiB: 10240, pids: 1024 },
-    templateExists: async (id) => id === 'base',
-  });
-  t.after(async () => {
-    await service.close();
-    store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return { store, runtime, service };
+function setup(t: { after: (fn: () => void | Promise<void>) => void }, teams?: Team[]) {
+  const fixture = openServiceFixture(teams ? { teams } : {});
+  t.after(() => fixture.close());
+  return fixture;
 }
 
 test('create routes the sandbox; kill removes the route, notifies, and hides it', async (t) => {
@@ -95,7 +34,7 @@ test('create routes the sandbox; kill removes the route, notifies, and hides it'
 
 test('another team cannot see or touch a sandbox', async (t) => {
   const { store, service } = setup(t);
-  const other: Team = { id: 't2', name: 't2', maxConcurrentSandboxes: 3 };
+  const other: Team = { ...testTeam, id: 't2', name: 't2' };
   store.createTeam(other);
   const record = await service.create(team, cmd);
   assert.throws(() => service.get(other, record.id), /not found/);
@@ -165,4 +104,96 @@ test('reconcile re-adopts running sandboxes and sweeps the rest', async (t) => {
   assert.deepEqual(result.lost, [lost.id]);
   assert.deepEqual(result.swept, ['orphan0000000000']);
   assert.equal(store.getSandbox(lost.id)?.state, 'killed');
+});
+
+test('every deadline is clamped to the team plan: runtime window counted from the start of the run', async (t) => {
+  let now = 1_000_000;
+  const base: Team = { ...testTeam, plan: 'base', maxRuntimeSeconds: 3600 };
+  const fixture = openServiceFixture({ teams: [base], clock: { now: () => now } });
+  t.after(() => fixture.close());
+  const { service } = fixture;
+  const record = await service.create(base, { ...cmd, timeoutSeconds: 7200 });
+  assert.equal(record.endAt, 1_000_000 + 3_600_000, 'create asked for 2 h and got the 1 h plan limit');
+  now += 3_000_000; // 50 min into the run
+  await service.setTimeout(base, record.id, 1800);
+  assert.equal(service.get(base, record.id).endAt, 1_000_000 + 3_600_000, 'setTimeout cannot pass the window');
+  await service.setTimeout(base, record.id, 60);
+  assert.equal(service.get(base, record.id).endAt, now + 60_000, 'shortening is still allowed');
+  await service.connect(base, record.id, 3600);
+  assert.equal(service.get(base, record.id).endAt, 1_000_000 + 3_600_000, 'connect extends up to the window only');
+});
+
+test('parallel creates cannot overshoot the concurrent limit, and the refusal says when to retry', async (t) => {
+  const { service, store } = setup(t);
+  const results = await Promise.allSettled(Array.from({ length: 8 }, () => service.create(team, cmd)));
+  const fulfilled = results.filter((r) => r.status === 'fulfilled');
+  assert.equal(fulfilled.length, team.maxConcurrentSandboxes);
+  assert.equal(store.countActiveSandboxes(team.id), team.maxConcurrentSandboxes);
+  for (const r of results) {
+    if (r.status === 'rejected') {
+      assert.ok(SandboxdError.is(r.reason) && r.reason.code === 'CAPACITY_EXHAUSTED');
+      assert.equal(r.reason.retryAfterSeconds, 1);
+    }
+  }
+});
+
+test('metadata updates are team-scoped, recorded, and seen by get and list', async (t) => {
+  const { service } = setup(t, [testTeam, { ...testTeam, id: 't2', name: 't2' }]);
+  const record = await service.create(team, { ...cmd, metadata: { a: '1' } });
+  const updated = await service.updateMetadata(team, record.id, (m) => ({ ...m, b: '2' }));
+  assert.deepEqual(updated.metadata, { a: '1', b: '2' });
+  assert.deepEqual(service.get(team, record.id).metadata, { a: '1', b: '2' });
+  const listed = service.list({ teamId: team.id, states: ['running'], metadata: { b: '2' }, order: 'desc', limit: 10 });
+  assert.deepEqual(
+    listed.map((r) => r.id),
+    [record.id],
+  );
+  await assert.rejects(
+    service.updateMetadata({ ...testTeam, id: 't2' }, record.id, () => ({})),
+    /not found/,
+  );
+  assert.deepEqual(
+    service.history(team, record.id, { limit: 10 }).map((e) => e.type),
+    ['created', 'running', 'metadata-updated'],
+  );
+});
+
+test('event subscribers get their own team’s events with seqs, in order, and hear the close', async (t) => {
+  const other: Team = { ...testTeam, id: 't2', name: 't2' };
+  const fixture = openServiceFixture({ teams: [testTeam, other] });
+  const { service } = fixture;
+  const seen: Array<[string, number]> = [];
+  let closed = false;
+  const unsubscribe = service.subscribeEvents(
+    team,
+    (e) => seen.push([e.type, e.seq]),
+    () => {
+      closed = true;
+    },
+  );
+  const mine = await service.create(team, cmd);
+  await service.create(other, cmd);
+  await service.kill(team, mine.id);
+  assert.deepEqual(
+    seen.map(([type]) => type),
+    ['created', 'running', 'killed'],
+  );
+  assert.ok(
+    seen.every(([, seq], i) => i === 0 || seq > (seen[i - 1]?.[1] ?? 0)),
+    'seqs increase',
+  );
+  unsubscribe();
+  await fixture.close();
+  assert.equal(closed, false, 'an unsubscribed listener is not called at close');
+  const late = openServiceFixture();
+  t.after(() => late.close());
+  late.service.subscribeEvents(
+    team,
+    () => {},
+    () => {
+      closed = true;
+    },
+  );
+  await late.close();
+  assert.equal(closed, true);
 });

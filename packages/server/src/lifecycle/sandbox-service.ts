@@ -8,8 +8,18 @@ import {
   INIT_TOKEN_HEADER,
 } from '@sandboxd/protocol';
 import type { SandboxEndpoint, SandboxLimits, SandboxRuntime } from '@sandboxd/runtime';
-import type { ListSandboxesQuery, SandboxEvent, SandboxRecord, SandboxState, Store, Team } from '../store/store.js';
+import type {
+  EventFilter,
+  ListSandboxesQuery,
+  SandboxEvent,
+  SandboxRecord,
+  SandboxState,
+  Store,
+  StoredEvent,
+  Team,
+} from '../store/store.js';
 import { DeadlineScheduler } from './deadline-scheduler.js';
+import { EventHub } from './event-hub.js';
 import { SerialQueue } from './serial-queue.js';
 import { assertTransition, visibleStates } from './transitions.js';
 import type { WarmPool } from './warm-pool.js';
@@ -22,6 +32,7 @@ export interface CreateSandboxCommand {
   secure: boolean;
   allowInternetAccess: boolean;
   autoPause: boolean;
+  autoResume: boolean;
 }
 
 /** Where a running sandbox's envd can be reached; the proxy's routing table. */
@@ -42,7 +53,12 @@ export interface SandboxServiceOptions {
   templateExists: (templateId: string) => Promise<boolean>;
   /** Pre-started sandboxes; creates of its template are handed one when available. */
   pool?: WarmPool;
+  /** Called with how late (ms after endAt) each expired sandbox stopped serving. */
+  onExpired?: (latenessMs: number) => void;
 }
+
+/** Builds the next metadata from the current one; throws INVALID_REQUEST when the result is invalid. */
+export type MetadataUpdate = (current: Record<string, string>) => Record<string, string>;
 
 type StopListener = (sandboxId: string) => void;
 
@@ -56,6 +72,9 @@ export class SandboxService {
   readonly #routes = new Map<string, SandboxRoute>();
   readonly #stopListeners = new Set<StopListener>();
   readonly #scheduler: DeadlineScheduler;
+  readonly #events = new EventHub();
+  /** Creates admitted but not yet in the store, per team: they count against the concurrent limit. */
+  readonly #admitting = new Map<string, number>();
 
   constructor(private readonly o: SandboxServiceOptions) {
     this.#scheduler = new DeadlineScheduler(
@@ -86,17 +105,32 @@ export class SandboxService {
     if (!(await this.o.templateExists(cmd.templateId))) {
       throw new SandboxdError('TEMPLATE_NOT_FOUND', `template '${cmd.templateId}' not found`);
     }
-    if (this.o.store.countActiveSandboxes(team.id) >= team.maxConcurrentSandboxes) {
-      throw new SandboxdError(
-        'CAPACITY_EXHAUSTED',
-        `team has reached its limit of ${team.maxConcurrentSandboxes} concurrent sandboxes`,
-      );
+    const release = this.#admit(team);
+    try {
+      const envdAccessToken = cmd.secure ? randomToken(24) : null;
+      const warm = await this.#claimWarm(cmd, envdAccessToken);
+      const record = this.#newRecord(team, cmd, warm?.sandboxId ?? newSandboxId(), envdAccessToken);
+      if (warm) {
+        // Handed over already: the sandbox is serving under its owner's token.
+        const running: SandboxRecord = { ...record, state: 'running', address: warm.address, envdPort: warm.envdPort };
+        this.o.store.insertSandbox(running);
+        this.#event(running, 'created', 'user', 'from the warm pool');
+        this.#serve(running, warm, true);
+        return running;
+      }
+      this.o.store.insertSandbox(record);
+      this.#event(record, 'created', 'user');
+      release(); // the stored row counts itself from here on
+      return await this.#queue.run(record.id, () => this.#startCold(team, cmd, record));
+    } finally {
+      release();
     }
-    const envdAccessToken = cmd.secure ? randomToken(24) : null;
-    const warm = await this.#claimWarm(cmd, envdAccessToken);
+  }
+
+  #newRecord(team: Team, cmd: CreateSandboxCommand, id: string, envdAccessToken: string | null): SandboxRecord {
     const now = this.o.clock.now();
     const record: SandboxRecord = {
-      id: warm?.sandboxId ?? newSandboxId(),
+      id,
       teamId: team.id,
       templateId: cmd.templateId,
       alias: cmd.templateId,
@@ -108,62 +142,89 @@ export class SandboxService {
       envdAccessToken,
       allowInternetAccess: cmd.allowInternetAccess,
       autoPause: cmd.autoPause,
+      autoResume: cmd.autoResume,
       startedAt: now,
-      endAt: now + cmd.timeoutSeconds * 1000,
+      runtimeStartedAt: now,
+      endAt: now,
       address: null,
       envdPort: null,
     };
-    if (warm) {
-      // Handed over already: the sandbox is serving under its owner's token.
-      const running: SandboxRecord = { ...record, state: 'running', address: warm.address, envdPort: warm.envdPort };
-      this.o.store.insertSandbox(running);
-      this.#event(running, 'created', 'user', 'from the warm pool');
-      this.#serve(running, warm, true);
+    return { ...record, endAt: this.#deadline(team, record, cmd.timeoutSeconds) };
+  }
+
+  async #startCold(team: Team, cmd: CreateSandboxCommand, record: SandboxRecord): Promise<SandboxRecord> {
+    const log = this.o.logger.child({ sandboxId: record.id, teamId: team.id });
+    try {
+      const endpoint = await this.o.runtime.create({
+        sandboxId: record.id,
+        templateId: record.templateId,
+        limits: this.o.limits,
+        envdEnv: {
+          [ENVD_CONFIG_ENV]: encodeEnvdBootConfig({
+            sandboxId: record.id,
+            ...(record.envdAccessToken ? { accessToken: record.envdAccessToken } : {}),
+            envVars: record.envVars,
+            defaultUser: 'user',
+            port: ENVD_PORT,
+          }),
+        },
+      });
+      // The deadline counts from the moment the sandbox is usable, not from the request.
+      const running: SandboxRecord = {
+        ...record,
+        state: 'running',
+        endAt: this.#deadline(team, record, cmd.timeoutSeconds),
+        address: endpoint.address,
+        envdPort: endpoint.envdPort,
+      };
+      this.o.store.updateSandbox(record.id, {
+        state: 'running',
+        endAt: running.endAt,
+        address: endpoint.address,
+        envdPort: endpoint.envdPort,
+      });
+      this.#serve(running, endpoint, false);
       return running;
+    } catch (err) {
+      log.error('sandbox create failed', { err });
+      this.o.store.updateSandbox(record.id, { state: 'killed' });
+      this.#event(record, 'killed', 'error', err instanceof Error ? err.message : String(err));
+      if (SandboxdError.is(err)) throw err;
+      throw new SandboxdError('RUNTIME_FAILED', 'failed to start the sandbox', { cause: err });
     }
-    this.o.store.insertSandbox(record);
-    this.#event(record, 'created', 'user');
-    return this.#queue.run(record.id, async () => {
-      const log = this.o.logger.child({ sandboxId: record.id, teamId: team.id });
-      try {
-        const endpoint = await this.o.runtime.create({
-          sandboxId: record.id,
-          templateId: record.templateId,
-          limits: this.o.limits,
-          envdEnv: {
-            [ENVD_CONFIG_ENV]: encodeEnvdBootConfig({
-              sandboxId: record.id,
-              ...(record.envdAccessToken ? { accessToken: record.envdAccessToken } : {}),
-              envVars: record.envVars,
-              defaultUser: 'user',
-              port: ENVD_PORT,
-            }),
-          },
-        });
-        // The deadline counts from the moment the sandbox is usable, not from the request.
-        const running: SandboxRecord = {
-          ...record,
-          state: 'running',
-          endAt: this.o.clock.now() + cmd.timeoutSeconds * 1000,
-          address: endpoint.address,
-          envdPort: endpoint.envdPort,
-        };
-        this.o.store.updateSandbox(record.id, {
-          state: 'running',
-          endAt: running.endAt,
-          address: endpoint.address,
-          envdPort: endpoint.envdPort,
-        });
-        this.#serve(running, endpoint, false);
-        return running;
-      } catch (err) {
-        log.error('sandbox create failed', { err });
-        this.o.store.updateSandbox(record.id, { state: 'killed' });
-        this.#event(record, 'killed', 'error', err instanceof Error ? err.message : String(err));
-        if (SandboxdError.is(err)) throw err;
-        throw new SandboxdError('RUNTIME_FAILED', 'failed to start the sandbox', { cause: err });
-      }
-    });
+  }
+
+  /**
+   * Checks the team's concurrent limit and holds a place until the row is in the store, so that
+   * parallel creates cannot all pass the check. Returns the release of that place.
+   */
+  #admit(team: Team): () => void {
+    const admitting = this.#admitting.get(team.id) ?? 0;
+    if (this.o.store.countActiveSandboxes(team.id) + admitting >= team.maxConcurrentSandboxes) {
+      throw new SandboxdError(
+        'CAPACITY_EXHAUSTED',
+        `team has reached its limit of ${team.maxConcurrentSandboxes} concurrent sandboxes`,
+        { retryAfterSeconds: 1 },
+      );
+    }
+    this.#admitting.set(team.id, admitting + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#admitting.get(team.id) ?? 1) - 1;
+      if (left > 0) this.#admitting.set(team.id, left);
+      else this.#admitting.delete(team.id);
+    };
+  }
+
+  /**
+   * now + timeout, clamped to the team's longest continuous run counted from the start of this
+   * run (E2B: 1 h on Base, 24 h on Pro; pausing and resuming starts a new run).
+   */
+  #deadline(team: Team, record: Pick<SandboxRecord, 'runtimeStartedAt'>, timeoutSeconds: number): number {
+    const wanted = this.o.clock.now() + timeoutSeconds * 1000;
+    return Math.min(wanted, record.runtimeStartedAt + team.maxRuntimeSeconds * 1000);
   }
 
   /**
@@ -219,7 +280,7 @@ export class SandboxService {
     this.get(team, sandboxId);
     await this.#queue.run(sandboxId, async () => {
       const record = this.#requireState(sandboxId, ['running']);
-      const endAt = this.o.clock.now() + timeoutSeconds * 1000;
+      const endAt = this.#deadline(team, record, timeoutSeconds);
       this.o.store.updateSandbox(sandboxId, { endAt });
       this.#event(record, 'timeout-set', 'user', new Date(endAt).toISOString());
       this.#scheduler.reschedule();
@@ -232,13 +293,51 @@ export class SandboxService {
     return this.#queue.run(sandboxId, async () => {
       // Paused sandboxes cannot be resumed yet (issue #5): INVALID_TRANSITION until then.
       const record = this.#requireState(sandboxId, ['running']);
-      const endAt = Math.max(record.endAt, this.o.clock.now() + timeoutSeconds * 1000);
+      const endAt = Math.max(record.endAt, this.#deadline(team, record, timeoutSeconds));
       if (endAt !== record.endAt) {
         this.o.store.updateSandbox(sandboxId, { endAt });
         this.#scheduler.reschedule();
       }
       return { record: { ...record, endAt } };
     });
+  }
+
+  /** Replaces the metadata with what `update` makes of it; works while running or paused. */
+  async updateMetadata(team: Team, sandboxId: string, update: MetadataUpdate): Promise<SandboxRecord> {
+    this.get(team, sandboxId);
+    return this.#queue.run(sandboxId, async () => {
+      const record = this.get(team, sandboxId);
+      const metadata = update(record.metadata);
+      this.o.store.updateSandbox(sandboxId, { metadata });
+      this.#event(record, 'metadata-updated', 'user');
+      return { ...record, metadata };
+    });
+  }
+
+  /** Recorded lifecycle events of a team, oldest first (see Store.listEvents). */
+  listEvents(team: Team, filter: Omit<EventFilter, 'teamId'>): StoredEvent[] {
+    return this.o.store.listEvents({ ...filter, teamId: team.id });
+  }
+
+  /** One sandbox's recorded events, also after it was killed; 404 for another team's or unknown id. */
+  history(team: Team, sandboxId: string, filter: Omit<EventFilter, 'teamId' | 'sandboxId'>): StoredEvent[] {
+    const record = this.o.store.getSandbox(sandboxId);
+    if (!record || record.teamId !== team.id) {
+      throw new SandboxdError('SANDBOX_NOT_FOUND', `sandbox ${sandboxId} not found`);
+    }
+    return this.listEvents(team, { ...filter, sandboxId });
+  }
+
+  /**
+   * Live lifecycle events of one team, each delivered once it is recorded. `onClose` runs when the
+   * server shuts down. Returns the unsubscribe.
+   */
+  subscribeEvents(team: Team, listener: (event: StoredEvent) => void, onClose: () => void): () => void {
+    if (this.#events.closed) {
+      queueMicrotask(onClose);
+      return () => {};
+    }
+    return this.#events.subscribe(team.id, listener, onClose);
   }
 
   /**
@@ -267,6 +366,7 @@ export class SandboxService {
 
   /** Stop the scheduler and let in-flight operations finish; sandboxes keep running. */
   async close(): Promise<void> {
+    this.#events.close();
     this.#scheduler.stop();
     await this.#queue.drain();
     await this.o.pool?.close();
@@ -276,7 +376,9 @@ export class SandboxService {
     await this.#queue.run(sandboxId, async () => {
       const record = this.o.store.getSandbox(sandboxId);
       // A setTimeout or connect may have moved the deadline while this waited in the queue.
-      if (record?.state !== 'running' || record.endAt > this.o.clock.now()) return;
+      const now = this.o.clock.now();
+      if (record?.state !== 'running' || record.endAt > now) return;
+      this.o.onExpired?.(now - record.endAt);
       await this.#kill(sandboxId, 'timeout');
     });
   }
@@ -331,14 +433,17 @@ export class SandboxService {
     return { cpuCount, memoryMiB, diskSizeMiB };
   }
 
+  /** Records a lifecycle event, then tells live subscribers (they see it with its seq). */
   #event(record: SandboxRecord, type: string, cause: SandboxEvent['cause'], detail?: string): void {
-    this.o.store.recordEvent({
+    const event: SandboxEvent = {
       sandboxId: record.id,
       teamId: record.teamId,
       time: this.o.clock.now(),
       type,
       cause,
       ...(detail === undefined ? {} : { detail }),
-    });
+    };
+    const seq = this.o.store.recordEvent(event);
+    this.#events.publish({ ...event, seq });
   }
 }

@@ -26,6 +26,17 @@ export function createMetrics(sources: { runningSandboxes: () => number }) {
         this.set(sources.runningSandboxes());
       },
     }),
+    rateLimited: new Counter({
+      name: 'sandboxd_rate_limited_requests_total',
+      help: 'API requests refused with 429 by the per-key rate limit',
+      registers: [registry],
+    }),
+    expiryLatenessSeconds: new Histogram({
+      name: 'sandboxd_sandbox_expiry_lateness_seconds',
+      help: 'How long after its endAt an expiring sandbox stopped serving',
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+      registers: [registry],
+    }),
     proxiedStreams: new Gauge({
       name: 'sandboxd_proxy_open_streams',
       help: 'Requests currently proxied to sandboxes',

@@ -7,10 +7,27 @@
  */
 export type SandboxState = 'creating' | 'running' | 'pausing' | 'paused' | 'resuming' | 'killing' | 'killed';
 
-export interface Team {
+/** A team's plan: what every sandbox of the team may use. */
+export interface TeamLimits {
+  /** Sandboxes in creating/running/resuming at once. */
+  maxConcurrentSandboxes: number;
+  /** Longest continuous run: every deadline is clamped to (start of the run + this). */
+  maxRuntimeSeconds: number;
+}
+
+export interface Team extends TeamLimits {
   id: string;
   name: string;
-  maxConcurrentSandboxes: number;
+  /** The plan the limits came from (`base`, `pro`, or `custom` once changed by hand). */
+  plan: string;
+}
+
+/** What an API key resolves to: its team, and the request rate it may use. */
+export interface ApiKeyGrant {
+  keyId: string;
+  team: Team;
+  /** Requests per second for this key; null means the server's default. */
+  rateLimitPerSecond: number | null;
 }
 
 export interface SandboxRecord {
@@ -28,14 +45,19 @@ export interface SandboxRecord {
   envdAccessToken: string | null;
   allowInternetAccess: boolean;
   autoPause: boolean;
+  autoResume: boolean;
   /** Epoch milliseconds. */
   startedAt: number;
+  /** Start of the current continuous run (create, later each resume): maxRuntimeSeconds counts from here. */
+  runtimeStartedAt: number;
   endAt: number;
   address: string | null;
   envdPort: number | null;
 }
 
-export type SandboxPatch = Partial<Pick<SandboxRecord, 'state' | 'endAt' | 'address' | 'envdPort' | 'metadata'>>;
+export type SandboxPatch = Partial<
+  Pick<SandboxRecord, 'state' | 'endAt' | 'runtimeStartedAt' | 'address' | 'envdPort' | 'metadata'>
+>;
 
 export interface ListSandboxesQuery {
   teamId: string;
@@ -50,6 +72,8 @@ export interface ListSandboxesQuery {
 }
 
 export interface SandboxEvent {
+  /** Store-assigned, strictly increasing: the SSE event id and the resume point of a stream. */
+  seq?: number;
   sandboxId: string;
   teamId: string;
   time: number;
@@ -58,14 +82,27 @@ export interface SandboxEvent {
   detail?: string;
 }
 
+export type StoredEvent = SandboxEvent & { seq: number };
+
+export interface EventFilter {
+  teamId: string;
+  sandboxId?: string | undefined;
+  afterSeq?: number | undefined;
+  limit: number;
+}
+
 export interface Store {
   migrate(): void;
   close(): void;
 
+  /** Inserts the team, or leaves an existing one as it is. */
   createTeam(team: Team): void;
+  /** Inserts the team, or replaces the name, plan and limits of an existing one. */
+  upsertTeam(team: Team): void;
   getTeam(id: string): Team | undefined;
-  addApiKey(key: { id: string; teamId: string; hash: string; hint: string }): void;
-  findTeamByKeyHash(hash: string): Team | undefined;
+  listTeams(): Team[];
+  addApiKey(key: { id: string; teamId: string; hash: string; hint: string; rateLimitPerSecond?: number | null }): void;
+  findApiKeyByHash(hash: string): ApiKeyGrant | undefined;
   countApiKeys(): number;
 
   insertSandbox(record: SandboxRecord): void;
@@ -80,6 +117,11 @@ export interface Store {
   /** Earliest deadline among running sandboxes, if any. */
   nextDeadline(): number | undefined;
 
-  recordEvent(event: SandboxEvent): void;
-  listEvents(filter: { teamId: string; sandboxId?: string; limit: number }): SandboxEvent[];
+  /** Appends the event and returns its seq. */
+  recordEvent(event: SandboxEvent): number;
+  /**
+   * Events of a team (optionally of one sandbox) in seq order: those after `afterSeq` when given,
+   * otherwise the latest `limit`.
+   */
+  listEvents(filter: EventFilter): StoredEvent[];
 }

@@ -49,4 +49,17 @@ export const migrations: string[] = [
   );
   CREATE INDEX sandbox_events_sandbox ON sandbox_events (team_id, sandbox_id, seq);
   `,
+  // Issue #3: team plans, per-key rate limits, the continuous-runtime window, auto-resume, and
+  // a listing index that skips killed rows (they are kept for events, but never listed).
+  `
+  ALTER TABLE teams ADD COLUMN plan TEXT NOT NULL DEFAULT 'pro';
+  ALTER TABLE teams ADD COLUMN max_runtime_seconds INTEGER NOT NULL DEFAULT 86400;
+  ALTER TABLE api_keys ADD COLUMN rate_limit_per_second REAL;
+  ALTER TABLE sandboxes ADD COLUMN runtime_started_at INTEGER NOT NULL DEFAULT 0;
+  UPDATE sandboxes SET runtime_started_at = started_at;
+  ALTER TABLE sandboxes ADD COLUMN auto_resume INTEGER NOT NULL DEFAULT 0;
+  DROP INDEX sandboxes_team_listing;
+  CREATE INDEX sandboxes_live_listing ON sandboxes (team_id, started_at, id) WHERE state <> 'killed';
+  CREATE INDEX sandbox_events_team ON sandbox_events (team_id, seq);
+  `,
 ];

@@ -14,8 +14,9 @@ function openStore(t: { after: (fn: () => void) => void }): SqliteStore {
     store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  store.createTeam({ id: 't1', name: 'one', maxConcurrentSandboxes: 10 });
-  store.createTeam({ id: 't2', name: 'two', maxConcurrentSandboxes: 10 });
+  const limits = { plan: 'pro', maxConcurrentSandboxes: 10, maxRuntimeSeconds: 86_400 };
+  store.createTeam({ id: 't1', name: 'one', ...limits });
+  store.createTeam({ id: 't2', name: 'two', ...limits });
   return store;
 }
 
@@ -35,7 +36,9 @@ function record(id: string, overrides: Partial<SandboxRecord> = {}): SandboxReco
     envdAccessToken: null,
     allowInternetAccess: true,
     autoPause: false,
+    autoResume: false,
     startedAt: 1000,
+    runtimeStartedAt: 1000,
     endAt: 2000,
     address: null,
     envdPort: null,
@@ -49,9 +52,33 @@ test('migrate is idempotent and api keys resolve to their team', (t) => {
   const store = openStore(t);
   store.migrate();
   store.addApiKey({ id: 'k', teamId: 't2', hash: 'h1', hint: 'abcd' });
-  assert.equal(store.findTeamByKeyHash('h1')?.id, 't2');
-  assert.equal(store.findTeamByKeyHash('nope'), undefined);
-  assert.equal(store.countApiKeys(), 1);
+  store.addApiKey({ id: 'k2', teamId: 't1', hash: 'h2', hint: 'efgh', rateLimitPerSecond: 5 });
+  assert.deepEqual(store.findApiKeyByHash('h1'), {
+    keyId: 'k',
+    team: { id: 't2', name: 'two', plan: 'pro', maxConcurrentSandboxes: 10, maxRuntimeSeconds: 86_400 },
+    rateLimitPerSecond: null,
+  });
+  assert.equal(store.findApiKeyByHash('h2')?.rateLimitPerSecond, 5);
+  assert.equal(store.findApiKeyByHash('nope'), undefined);
+  assert.equal(store.countApiKeys(), 2);
+});
+
+test("upsertTeam replaces a team's plan and limits; createTeam leaves an existing one alone", (t) => {
+  const store = openStore(t);
+  store.upsertTeam({ id: 't1', name: 'one', plan: 'base', maxConcurrentSandboxes: 20, maxRuntimeSeconds: 3600 });
+  assert.deepEqual(store.getTeam('t1'), {
+    id: 't1',
+    name: 'one',
+    plan: 'base',
+    maxConcurrentSandboxes: 20,
+    maxRuntimeSeconds: 3600,
+  });
+  store.createTeam({ id: 't1', name: 'other', plan: 'pro', maxConcurrentSandboxes: 1, maxRuntimeSeconds: 1 });
+  assert.equal(store.getTeam('t1')?.plan, 'base');
+  assert.deepEqual(
+    store.listTeams().map((team) => team.id),
+    ['t1', 't2'],
+  );
 });
 
 test('list scopes to the team, filters metadata exactly, and pages by (startedAt, id)', (t) => {
@@ -110,11 +137,32 @@ test('deadlines: the earliest running deadline and the expired set', (t) => {
   assert.equal(store.nextDeadline(), 500);
 });
 
-test('events are recorded in order per team and sandbox', (t) => {
+test('events are recorded in order per team and sandbox, and read after a seq', (t) => {
   const store = openStore(t);
-  store.recordEvent({ sandboxId: 's', teamId: 't1', time: 1, type: 'created', cause: 'user' });
-  store.recordEvent({ sandboxId: 's', teamId: 't1', time: 2, type: 'killed', cause: 'timeout', detail: 'd' });
+  const first = store.recordEvent({ sandboxId: 's', teamId: 't1', time: 1, type: 'created', cause: 'user' });
+  const second = store.recordEvent({
+    sandboxId: 's',
+    teamId: 't1',
+    time: 2,
+    type: 'killed',
+    cause: 'timeout',
+    detail: 'd',
+  });
   store.recordEvent({ sandboxId: 's', teamId: 't2', time: 3, type: 'created', cause: 'user' });
+  store.recordEvent({ sandboxId: 'other', teamId: 't1', time: 4, type: 'created', cause: 'user' });
+  assert.ok(second > first);
+  assert.deepEqual(
+    store.listEvents({ teamId: 't1', afterSeq: first, limit: 10 }).map((e) => [e.sandboxId, e.type]),
+    [
+      ['s', 'killed'],
+      ['other', 'created'],
+    ],
+  );
+  assert.deepEqual(
+    store.listEvents({ teamId: 't1', limit: 1 }).map((e) => e.sandboxId),
+    ['other'],
+    'without afterSeq: the latest',
+  );
   const events = store.listEvents({ teamId: 't1', sandboxId: 's', limit: 10 });
   assert.deepEqual(
     events.map((e) => [e.type, e.cause]),

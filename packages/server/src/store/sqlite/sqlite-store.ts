@@ -1,11 +1,14 @@
 import Database from 'better-sqlite3';
 import type {
+  ApiKeyGrant,
+  EventFilter,
   ListSandboxesQuery,
   SandboxEvent,
   SandboxPatch,
   SandboxRecord,
   SandboxState,
   Store,
+  StoredEvent,
   Team,
 } from '../store.js';
 import { migrations } from './schema.js';
@@ -25,7 +28,9 @@ interface SandboxRow {
   envd_access_token: string | null;
   allow_internet_access: number;
   auto_pause: number;
+  auto_resume: number;
   started_at: number;
+  runtime_started_at: number;
   end_at: number;
   address: string | null;
   envd_port: number | null;
@@ -47,16 +52,39 @@ function toRecord(row: SandboxRow): SandboxRecord {
     envdAccessToken: row.envd_access_token,
     allowInternetAccess: row.allow_internet_access === 1,
     autoPause: row.auto_pause === 1,
+    autoResume: row.auto_resume === 1,
     startedAt: row.started_at,
+    runtimeStartedAt: row.runtime_started_at,
     endAt: row.end_at,
     address: row.address,
     envdPort: row.envd_port,
   };
 }
 
+interface TeamRow {
+  id: string;
+  name: string;
+  plan: string;
+  max_concurrent_sandboxes: number;
+  max_runtime_seconds: number;
+}
+
+const teamColumns = 't.id, t.name, t.plan, t.max_concurrent_sandboxes, t.max_runtime_seconds';
+
+function toTeam(row: TeamRow): Team {
+  return {
+    id: row.id,
+    name: row.name,
+    plan: row.plan,
+    maxConcurrentSandboxes: row.max_concurrent_sandboxes,
+    maxRuntimeSeconds: row.max_runtime_seconds,
+  };
+}
+
 const patchColumns: Record<keyof SandboxPatch, string> = {
   state: 'state',
   endAt: 'end_at',
+  runtimeStartedAt: 'runtime_started_at',
   address: 'address',
   envdPort: 'envd_port',
   metadata: 'metadata',
@@ -93,32 +121,50 @@ export class SqliteStore implements Store {
 
   createTeam(team: Team): void {
     this.#db
-      .prepare('INSERT INTO teams (id, name, max_concurrent_sandboxes) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING')
-      .run(team.id, team.name, team.maxConcurrentSandboxes);
+      .prepare(
+        `INSERT INTO teams (id, name, plan, max_concurrent_sandboxes, max_runtime_seconds) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO NOTHING`,
+      )
+      .run(team.id, team.name, team.plan, team.maxConcurrentSandboxes, team.maxRuntimeSeconds);
+  }
+
+  upsertTeam(team: Team): void {
+    this.#db
+      .prepare(
+        `INSERT INTO teams (id, name, plan, max_concurrent_sandboxes, max_runtime_seconds) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, plan = excluded.plan,
+           max_concurrent_sandboxes = excluded.max_concurrent_sandboxes,
+           max_runtime_seconds = excluded.max_runtime_seconds`,
+      )
+      .run(team.id, team.name, team.plan, team.maxConcurrentSandboxes, team.maxRuntimeSeconds);
   }
 
   getTeam(id: string): Team | undefined {
-    const row = this.#db.prepare('SELECT id, name, max_concurrent_sandboxes FROM teams WHERE id = ?').get(id) as
-      | { id: string; name: string; max_concurrent_sandboxes: number }
-      | undefined;
-    return row && { id: row.id, name: row.name, maxConcurrentSandboxes: row.max_concurrent_sandboxes };
+    const row = this.#db.prepare(`SELECT ${teamColumns} FROM teams t WHERE t.id = ?`).get(id) as TeamRow | undefined;
+    return row && toTeam(row);
   }
 
-  addApiKey(key: { id: string; teamId: string; hash: string; hint: string }): void {
+  listTeams(): Team[] {
+    return (this.#db.prepare(`SELECT ${teamColumns} FROM teams t ORDER BY t.id`).all() as TeamRow[]).map(toTeam);
+  }
+
+  addApiKey(key: { id: string; teamId: string; hash: string; hint: string; rateLimitPerSecond?: number | null }): void {
     this.#db
       .prepare(
-        'INSERT INTO api_keys (id, team_id, key_hash, hint, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key_hash) DO NOTHING',
+        `INSERT INTO api_keys (id, team_id, key_hash, hint, created_at, rate_limit_per_second) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(key_hash) DO NOTHING`,
       )
-      .run(key.id, key.teamId, key.hash, key.hint, Date.now());
+      .run(key.id, key.teamId, key.hash, key.hint, Date.now(), key.rateLimitPerSecond ?? null);
   }
 
-  findTeamByKeyHash(hash: string): Team | undefined {
+  findApiKeyByHash(hash: string): ApiKeyGrant | undefined {
     const row = this.#db
       .prepare(
-        'SELECT t.id, t.name, t.max_concurrent_sandboxes FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = ?',
+        `SELECT ${teamColumns}, k.id AS key_id, k.rate_limit_per_second
+         FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = ?`,
       )
-      .get(hash) as { id: string; name: string; max_concurrent_sandboxes: number } | undefined;
-    return row && { id: row.id, name: row.name, maxConcurrentSandboxes: row.max_concurrent_sandboxes };
+      .get(hash) as (TeamRow & { key_id: string; rate_limit_per_second: number | null }) | undefined;
+    return row && { keyId: row.key_id, team: toTeam(row), rateLimitPerSecond: row.rate_limit_per_second };
   }
 
   countApiKeys(): number {
@@ -129,9 +175,9 @@ export class SqliteStore implements Store {
     this.#db
       .prepare(
         `INSERT INTO sandboxes (id, team_id, template_id, alias, state, metadata, env_vars, cpu_count, memory_mib,
-          disk_size_mib, envd_version, envd_access_token, allow_internet_access, auto_pause, started_at, end_at,
-          address, envd_port)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          disk_size_mib, envd_version, envd_access_token, allow_internet_access, auto_pause, auto_resume, started_at,
+          runtime_started_at, end_at, address, envd_port)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         r.id,
@@ -148,7 +194,9 @@ export class SqliteStore implements Store {
         r.envdAccessToken,
         r.allowInternetAccess ? 1 : 0,
         r.autoPause ? 1 : 0,
+        r.autoResume ? 1 : 0,
         r.startedAt,
+        r.runtimeStartedAt,
         r.endAt,
         r.address,
         r.envdPort,
@@ -173,7 +221,8 @@ export class SqliteStore implements Store {
   }
 
   listSandboxes(q: ListSandboxesQuery): SandboxRecord[] {
-    const where: string[] = ['team_id = ?'];
+    // `state <> 'killed'` lets SQLite use the partial listing index, which holds no killed rows.
+    const where: string[] = ['team_id = ?', "state <> 'killed'"];
     const params: unknown[] = [q.teamId];
     where.push(`state IN (${q.states.map(() => '?').join(', ')})`);
     params.push(...q.states);
@@ -226,22 +275,34 @@ export class SqliteStore implements Store {
     return row.t ?? undefined;
   }
 
-  recordEvent(e: SandboxEvent): void {
-    this.#db
+  recordEvent(e: SandboxEvent): number {
+    const result = this.#db
       .prepare('INSERT INTO sandbox_events (sandbox_id, team_id, time, type, cause, detail) VALUES (?, ?, ?, ?, ?, ?)')
       .run(e.sandboxId, e.teamId, e.time, e.type, e.cause, e.detail ?? null);
+    return Number(result.lastInsertRowid);
   }
 
-  listEvents(filter: { teamId: string; sandboxId?: string; limit: number }): SandboxEvent[] {
+  listEvents(filter: EventFilter): StoredEvent[] {
+    const where = ['team_id = ?'];
     const params: unknown[] = [filter.teamId];
-    let sql = 'SELECT sandbox_id, team_id, time, type, cause, detail FROM sandbox_events WHERE team_id = ?';
-    if (filter.sandboxId) {
-      sql += ' AND sandbox_id = ?';
+    if (filter.sandboxId !== undefined) {
+      where.push('sandbox_id = ?');
       params.push(filter.sandboxId);
     }
-    sql += ' ORDER BY seq DESC LIMIT ?';
+    if (filter.afterSeq !== undefined) {
+      where.push('seq > ?');
+      params.push(filter.afterSeq);
+    }
+    // After a seq: the oldest first (a stream catching up). Otherwise: the latest `limit`.
+    const dir = filter.afterSeq === undefined ? 'DESC' : 'ASC';
     params.push(filter.limit);
-    const rows = this.#db.prepare(sql).all(...params) as Array<{
+    const rows = this.#db
+      .prepare(
+        `SELECT seq, sandbox_id, team_id, time, type, cause, detail FROM sandbox_events
+         WHERE ${where.join(' AND ')} ORDER BY seq ${dir} LIMIT ?`,
+      )
+      .all(...params) as Array<{
+      seq: number;
       sandbox_id: string;
       team_id: string;
       time: number;
@@ -249,7 +310,9 @@ export class SqliteStore implements Store {
       cause: SandboxEvent['cause'];
       detail: string | null;
     }>;
-    return rows.reverse().map((r) => ({
+    if (dir === 'DESC') rows.reverse();
+    return rows.map((r) => ({
+      seq: r.seq,
       sandboxId: r.sandbox_id,
       teamId: r.team_id,
       time: r.time,

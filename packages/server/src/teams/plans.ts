@@ -1,0 +1,17 @@
+import type { TeamLimits } from '../store/store.js';
+
+/**
+ * E2B's published plans, as presets for a team's limits: sandboxes run continuously for at most
+ * 1 h on Base and 24 h on Pro (pausing resets the window; seeds/000). A team's limits are stored
+ * with it, so an operator can give one team other numbers without inventing a plan.
+ */
+export const plans = {
+  base: { maxConcurrentSandboxes: 20, maxRuntimeSeconds: 3600 },
+  pro: { maxConcurrentSandboxes: 100, maxRuntimeSeconds: 24 * 3600 },
+} as const satisfies Record<string, TeamLimits>;
+
+export type PlanName = keyof typeof plans;
+
+export function isPlanName(value: string): value is PlanName {
+  return Object.hasOwn(plans, value);
+}

@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type Clock, silentLogger } from '@sandboxd/common';
+import type { CreateSandboxCommand } from '../lifecycle/sandbox-service.js';
+import { SandboxService } from '../lifecycle/sandbox-service.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Team } from '../store/store.js';
+import { MemoryRuntime } from './memory-runtime.js';
+
+export const testTeam: Team = {
+  id: 't1',
+  name: 't1',
+  plan: 'pro',
+  maxConcurrentSandboxes: 3,
+  maxRuntimeSeconds: 86_400,
+};
+
+export const createCommand: CreateSandboxCommand = {
+  templateId: 'base',
+  timeoutSeconds: 60,
+  metadata: {},
+  envVars: {},
+  secure: true,
+  allowInternetAccess: true,
+  autoPause: false,
+  autoResume: false,
+};
+
+export interface ServiceFixture {
+  dir: string;
+  store: SqliteStore;
+  runtime: MemoryRuntime;
+  service: SandboxService;
+  close(): Promise<void>;
+}
+
+/** A SandboxService over a real SQLite store (in a temp dir) and the in-memory runtime. */
+export function openServiceFixture(
+  options: { teams?: Team[]; clock?: Clock; onExpired?: (latenessMs: number) => void } = {},
+): ServiceFixture {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandboxd-lifecycle-'));
+  const store = new SqliteStore(path.join(dir, 'db.sqlite'));
+  store.migrate();
+  for (const team of options.teams ?? [testTeam]) store.createTeam(team);
+  const runtime = new MemoryRuntime();
+  const service = new SandboxService({
+    store,
+    runtime,
+    clock: options.clock ?? { now: () => Date.now() },
+    logger: silentLogger,
+    limits: { cpuCount: 2, memoryMiB: 2048, diskSizeMiB: 10240, pids: 1024 },
+    templateExists: async (id) => id === 'base',
+    ...(options.onExpired ? { onExpired: options.onExpired } : {}),
+  });
+  return {
+    dir,
+    store,
+    runtime,
+    service,
+    async close() {
+      await service.close();
+      store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
