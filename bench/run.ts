@@ -4,10 +4,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Sandbox } from 'e2b';
 import { startTestServer } from '../tests/support/server-harness.js';
-import { percentile, timed } from './stats.js';
+import { measureExpiry, measureListing } from './lifecycle.js';
+import { type BenchRow, percentile, timed } from './stats.js';
 
 /**
- * `npm run bench`: measures this machine and prints a table next to the targets of issue #2;
+ * `npm run bench`: measures this machine and prints a table next to the targets of the issues;
  * writes the raw figures as JSON under bench/results/. Never part of `npm test`: these machines
  * are shared and noisy, so figures are for comparison side by side within one run.
  *
@@ -15,17 +16,10 @@ import { percentile, timed } from './stats.js';
  * path) and warm (the default pool of 2, with a pause between creates long enough for the pool to
  * refill, i.e. the steady state of a client that does not create in a tight loop).
  */
-interface Row {
-  metric: string;
-  value: number;
-  unit: string;
-  target?: string;
-  detail?: string;
-}
 
 const createCount = Number(process.env.BENCH_CREATES ?? 20);
 const runCount = Number(process.env.BENCH_RUNS ?? 100);
-const rows: Row[] = [];
+const rows: BenchRow[] = [];
 const samples: Record<string, number[]> = {};
 
 async function measureCreates(label: string, poolSize: number, pauseMs: number): Promise<void> {
@@ -114,10 +108,25 @@ async function measureCommandsAndMemory(): Promise<void> {
   }
 }
 
+/** Sections by name: `npm run bench -- lifecycle` runs only that one; no argument runs all. */
+const sections: Record<string, () => Promise<void>> = {
+  create: async () => {
+    await measureCreates('cold', 0, 0);
+    await measureCreates('warm', 2, 400);
+  },
+  commands: measureCommandsAndMemory,
+  lifecycle: async () => {
+    await measureListing(rows, samples);
+    await measureExpiry(rows, samples);
+  },
+};
+
 async function main(): Promise<void> {
-  await measureCreates('cold', 0, 0);
-  await measureCreates('warm', 2, 400);
-  await measureCommandsAndMemory();
+  const chosen = process.argv.slice(2);
+  const unknown = chosen.filter((name) => !(name in sections));
+  if (unknown.length > 0)
+    throw new Error(`unknown bench section(s) ${unknown.join(', ')}; known: ${Object.keys(sections).join(', ')}`);
+  for (const [name, run] of Object.entries(sections)) if (chosen.length === 0 || chosen.includes(name)) await run();
 
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}`;
   process.stdout.write(`\nsandboxd benchmark — ${machine}\n\n`);

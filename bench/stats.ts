@@ -1,3 +1,12 @@
+/** One line of the benchmark table. */
+export interface BenchRow {
+  metric: string;
+  value: number;
+  unit: string;
+  target?: string;
+  detail?: string;
+}
+
 /** Percentile by nearest rank over a copy of the samples. */
 export function percentile(samples: number[], p: number): number {
   if (samples.length === 0) return Number.NaN;
