@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Sandbox } from 'e2b';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
+import { openSse } from '../support/sse.js';
 
 // Issue #2 server interface: SIGTERM shuts down cleanly and kills nothing that should survive.
 test('SIGTERM stops the server cleanly; its sandboxes keep running and are served again after a restart', {
@@ -13,8 +14,12 @@ test('SIGTERM stops the server cleanly; its sandboxes keep running and are serve
   first.useForE2b();
   const sbx = await Sandbox.create({ timeoutMs: 600_000 });
   const bg = await sbx.commands.run('sleep 600', { background: true, timeoutMs: 0 });
+  const events = await openSse(`${first.url}/events`, { 'x-api-key': first.apiKey });
+  t.after(() => events.close());
+  await events.next((e) => e.event === 'ready');
 
   first.process.kill('SIGTERM');
+  assert.equal(await events.ended, true, 'the shutdown ends open event streams cleanly');
   const code = await new Promise<number | null>((resolve) => first.process.once('exit', (c) => resolve(c)));
   assert.equal(code, 0, 'the server exits 0 on SIGTERM');
   assert.ok(

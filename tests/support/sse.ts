@@ -10,6 +10,8 @@ export interface SseStream {
   next(match: (e: SseEvent) => boolean, timeoutMs?: number): Promise<SseEvent>;
   /** Every event received so far. */
   readonly received: SseEvent[];
+  /** Settles when the server ends the stream (true) or it is aborted or broken (false). */
+  readonly ended: Promise<boolean>;
   close(): void;
 }
 
@@ -21,7 +23,7 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
   const received: SseEvent[] = [];
   let consumed = 0;
   const waiters = new Set<() => void>();
-  void (async () => {
+  const ended = (async () => {
     const decoder = new TextDecoder();
     let buffer = '';
     try {
@@ -50,11 +52,13 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
         }
       }
     } catch {
-      // aborted by close()
+      return false; // aborted by close(), or the connection broke
     }
+    return true;
   })();
   return {
     received,
+    ended,
     next(match, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

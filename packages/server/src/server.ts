@@ -124,6 +124,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     apiKey,
     close: () => {
       closing ??= (async () => {
+        service.closeEventStreams();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

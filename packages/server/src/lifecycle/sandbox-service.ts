@@ -365,8 +365,13 @@ export class SandboxService {
   }
 
   /** Stop the scheduler and let in-flight operations finish; sandboxes keep running. */
-  async close(): Promise<void> {
+  /** Ends every live event stream (first step of a shutdown: they would hold the HTTP server open). */
+  closeEventStreams(): void {
     this.#events.close();
+  }
+
+  async close(): Promise<void> {
+    this.closeEventStreams();
     this.#scheduler.stop();
     await this.#queue.drain();
     await this.o.pool?.close();
