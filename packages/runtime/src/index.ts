@@ -12,6 +12,9 @@ export {
 } from './images/index.js';
 export { RuncRuntime, type RuncRuntimeOptions } from './runc/index.js';
 export type {
+  PausedSandbox,
+  PauseOptions,
+  ResumeOptions,
   RuntimeSandbox,
   RuntimeSandboxStatus,
   SandboxEndpoint,

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { SandboxdError, silentLogger } from '@sandboxd/common';
-import type { RuntimeSandbox, SandboxEndpoint, SandboxRuntime, SandboxSpec } from '@sandboxd/runtime';
+import type { PausedSandbox, RuntimeSandbox, SandboxEndpoint, SandboxRuntime, SandboxSpec } from '@sandboxd/runtime';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Team } from '../store/store.js';
 import { SandboxService } from './sandbox-service.js';
@@ -27,6 +27,13 @@ class MemoryRuntime implements SandboxRuntime {
   async kill(id: string) {
     await new Promise((r) => setTimeout(r, this.killDelayMs));
     this.live.delete(id);
+  }
+  // Pause/resume are the lifecycle's phase 2 (#5); these tests never call them.
+  async pause(): Promise<PausedSandbox> {
+    throw new Error('pause is not used by these tests');
+  }
+  async resume(): Promise<SandboxEndpoint> {
+    throw new Error('resume is not used by these tests');
   }
   async list(): Promise<RuntimeSandbox[]> {
     return [...this.live.values()].map((e) => ({ ...e, status: 'running' as const }));
