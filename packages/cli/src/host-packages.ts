@@ -2,14 +2,20 @@ import { execFileSync } from 'node:child_process';
 import { runCommand } from './run-command.js';
 
 /**
- * Debian packages the runtime needs on the host: runc (containers), iptables (sandbox firewall
- * and, later, CRIU's network lock), debootstrap (templates), iproute2 (veth), e2fsprogs (disk
- * images), tini (PID 1 that reaps orphans), gcc + libc6-dev (our small idmapped-mount helper).
+ * Debian packages the runtime needs on the host: runc (containers), iptables (sandbox firewall,
+ * and CRIU's network lock: CRIU runs iptables-restore in the sandbox's netns during a dump and a
+ * restore), debootstrap (templates), iproute2 (veth), e2fsprogs (disk images), tini (PID 1 that
+ * reaps orphans), gcc + libc6-dev (our small idmapped-mount helper). CRIU's build dependencies
+ * are installed by its own step (criu-build.ts), only when it has to be built.
  */
 export const hostPackages = ['runc', 'iptables', 'debootstrap', 'iproute2', 'e2fsprogs', 'tini', 'gcc', 'libc6-dev'];
 
 export function missingHostPackages(): string[] {
-  return hostPackages.filter((name) => {
+  return missingPackages(hostPackages);
+}
+
+export function missingPackages(names: readonly string[]): string[] {
+  return names.filter((name) => {
     try {
       // dpkg-query's own format syntax, not a JS template.
       const format = '-f=$' + '{Status}';

@@ -1,4 +1,5 @@
 export { checkHost, type HostCheck } from './host/check-host.js';
+export { criuCheck, defaultCriuBinary } from './host/criu.js';
 export { defaultHelpersDir, ensureHelpers, type HelperPaths } from './host/ensure-helpers.js';
 export {
   type BuildTemplateOptions,
@@ -11,6 +12,9 @@ export {
 } from './images/index.js';
 export { RuncRuntime, type RuncRuntimeOptions } from './runc/index.js';
 export type {
+  PausedSandbox,
+  PauseOptions,
+  ResumeOptions,
   RuntimeSandbox,
   RuntimeSandboxStatus,
   SandboxEndpoint,

@@ -5,12 +5,21 @@
  *
  * Lifecycle of one sandbox, as the runtime sees it:
  *   create(spec) ──► running ──► kill(id) ──► gone
- * (pause/resume arrive with CRIU in a later issue and slot in between.)
+ *                    │    ▲
+ *       pause(id) ───┘    └─── resume(id)          kill(id) of a paused sandbox ──► gone
+ *                   paused
+ * A paused sandbox has no process, mount, loop device, cgroup or veth: only its state directory
+ * (disk image, CRIU images if memory was kept, its config) and its slot claim (its address and
+ * uid range, which the restored processes and the disk's file owners depend on). It survives
+ * restarts of the server and of the machine; resume re-creates everything else.
  *
  * Invariants:
  * - `create` resolves only once envd inside the sandbox answers `GET /health`; on any failure it
  *   undoes every step it took (mounts, loop devices, cgroups, veth, runc state) before rejecting.
- * - `kill` is idempotent and tolerates half-built or already-gone sandboxes.
+ * - `kill` is idempotent and tolerates half-built, paused or already-gone sandboxes.
+ * - `pause` resolves only once what it keeps is on stable storage; `resume` only once envd answers.
+ * - One operation per sandbox at a time is the caller's job (the lifecycle's queue); the runtime
+ *   rejects a second pause/resume of the same sandbox while one runs with INVALID_TRANSITION.
  * - Everything a sandbox owns on the host can be found again from its state directory, so a new
  *   process can re-adopt (`list`) or sweep (`sweep`) after a crash.
  */
@@ -41,20 +50,78 @@ export interface SandboxEndpoint {
   pid: number;
 }
 
-export type RuntimeSandboxStatus = 'running' | 'stopped' | 'unknown';
+export interface PauseOptions {
+  /**
+   * true (default): checkpoint every process with CRIU; resume brings back the same pids, memory,
+   * open files, listening sockets and established TCP connections.
+   * false: filesystem-only; the processes are killed, the disk is kept, resume boots afresh.
+   */
+  memory?: boolean;
+}
+
+export interface PausedSandbox {
+  sandboxId: string;
+  memory: boolean;
+  /** ISO time the pause was committed. */
+  pausedAt: string;
+  /** Size of the CRIU images on disk (0 for a filesystem-only pause). */
+  imageBytes: number;
+}
+
+export interface ResumeOptions {
+  /**
+   * false: boot afresh from the kept disk even if memory was checkpointed, deleting the images
+   * (e.g. after a restore failed because the host's node binary changed). Default: restore
+   * whatever the pause kept.
+   */
+  memory?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * 'stopped': a runc container that is not running. 'unknown': a state dir with neither a container
+ * nor a pause record (a create, pause or resume that crashed halfway): kill it.
+ */
+export type RuntimeSandboxStatus = 'running' | 'paused' | 'stopped' | 'unknown';
 
 export interface RuntimeSandbox extends SandboxEndpoint {
   status: RuntimeSandboxStatus;
+  /** Set when status is 'paused' (pid is then 0). */
+  paused?: PausedSandbox;
 }
 
 export interface SandboxRuntime {
   /** Host-wide preparation (iptables chains, blackhole route, directories). Idempotent. */
   init(): Promise<void>;
   create(spec: SandboxSpec, signal?: AbortSignal): Promise<SandboxEndpoint>;
+  /**
+   * Freezes the sandbox, checkpoints it (memory: true) or stops it (memory: false), flushes the
+   * images and the disk to stable storage, then releases its mounts, cgroups and veth.
+   * Errors: SANDBOX_NOT_FOUND (unknown id), INVALID_TRANSITION (already paused, or another
+   * operation on it is running), SANDBOX_NOT_RUNNING (its container is not running),
+   * RUNTIME_FAILED (the dump failed: the sandbox is thawed and keeps running, unchanged; the cause
+   * carries CRIU's log). If the dump succeeded but persisting it failed, the sandbox's processes
+   * are gone and list() reports it 'unknown': only kill() remains.
+   */
+  pause(sandboxId: string, options?: PauseOptions): Promise<PausedSandbox>;
+  /**
+   * Brings a paused sandbox back under the same id, address and slot: remounts its disk and
+   * template, then restores it (memory pause) or boots envd afresh (filesystem-only), and resolves
+   * once envd answers /health. The returned pid is the new host pid of its PID 1.
+   * Errors: SANDBOX_NOT_FOUND, INVALID_TRANSITION (not paused, or another operation is running),
+   * TEMPLATE_NOT_FOUND (its template was deleted), CAPACITY_EXHAUSTED (its slot was taken while
+   * the claim was lost, e.g. a wiped slots dir), RUNTIME_FAILED (the restore failed: the sandbox
+   * stays paused with its images intact; retry, resume with memory: false, or kill).
+   */
+  resume(sandboxId: string, options?: ResumeOptions): Promise<SandboxEndpoint>;
   kill(sandboxId: string): Promise<void>;
-  /** Sandboxes this runtime's state directory knows of, with what runc says of each. */
+  /** Sandboxes this runtime's state directory knows of (paused ones included), with what runc says of each. */
   list(): Promise<RuntimeSandbox[]>;
-  /** Kill and remove every sandbox of this runtime that is not in `keep`, plus any leftover host resources. */
+  /**
+   * Kill and remove every sandbox of this runtime that is not in `keep`, plus any leftover host
+   * resources. `keep` must name every sandbox the store still holds, paused ones included: a
+   * paused sandbox has no container, and one missing from `keep` is deleted with its images.
+   */
   sweep(keep: ReadonlySet<string>): Promise<string[]>;
   /** Cgroup usage, for metrics and `getMetrics`. */
   stats(sandboxId: string): Promise<{ memoryBytes: number; cpuUsageNs: number; pids: number } | undefined>;

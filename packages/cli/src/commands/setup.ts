@@ -1,6 +1,7 @@
 import { buildEnvdBundle } from '@sandboxd/envd/build';
 import { buildTemplate, ensureHelpers, isTemplateBuilt } from '@sandboxd/runtime';
 import type { Config } from '@sandboxd/server';
+import { buildCriu, isCriuInstalled } from '../criu-build.js';
 import { installHostPackages, missingHostPackages } from '../host-packages.js';
 import { createProgress } from '../progress.js';
 
@@ -12,12 +13,20 @@ export async function setup(config: Readonly<Config>): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw new Error('sandboxd needs root to create sandboxes (namespaces, cgroups, mounts): run it as root');
   }
-  const progress = createProgress(4);
+  const progress = createProgress(5);
   const missing = missingHostPackages();
   await progress.step(
     missing.length ? `Installing Debian packages: ${missing.join(' ')}` : 'Debian packages present',
     async (update) => {
       if (missing.length) await installHostPackages(missing, update);
+    },
+  );
+  // Runs before the template build: a CRIU build failure shows in seconds, not after debootstrap.
+  const criu = await isCriuInstalled();
+  await progress.step(
+    criu ? 'CRIU 4.1.1 (patched) present' : 'Building CRIU 4.1.1 from Debian trixie source (about 30 s once)',
+    async (update) => {
+      if (!criu) await buildCriu(update);
     },
   );
   await progress.step('Building host helpers', async () => {

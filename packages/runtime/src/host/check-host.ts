@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { defaultTemplatesDir, isTemplateBuilt } from '../images/template-paths.js';
 import { tryCommand } from '../process/run-command.js';
+import { criuCheck, defaultCriuBinary } from './criu.js';
 import { defaultHelpersDir, helperPaths } from './ensure-helpers.js';
 
 /** One line of `sandboxd doctor`: what was checked, whether it passed, and how to fix it. */
@@ -16,7 +17,7 @@ const v1Controllers = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer', 'devices']
 
 /** Everything the runc runtime needs from the host, checked without changing anything. */
 export async function checkHost(
-  options: { templatesDir?: string; helpersDir?: string; templateName?: string } = {},
+  options: { templatesDir?: string; helpersDir?: string; templateName?: string; criuBinary?: string } = {},
 ): Promise<HostCheck[]> {
   const templatesDir = options.templatesDir ?? defaultTemplatesDir;
   const helpers = helperPaths(options.helpersDir ?? defaultHelpersDir);
@@ -27,9 +28,10 @@ export async function checkHost(
       () => true,
       () => false,
     );
-  const [runc, iptables, debootstrap, gcc, ip, mkfs, tini, idmap, templateOk, helpersOk, ...controllers] =
+  const [runc, criu, iptables, debootstrap, gcc, ip, mkfs, tini, idmap, templateOk, helpersOk, ...controllers] =
     await Promise.all([
       has('runc'),
+      criuCheck(options.criuBinary ?? defaultCriuBinary),
       has('iptables'),
       exists('/usr/sbin/debootstrap'),
       has('gcc'),
@@ -45,7 +47,12 @@ export async function checkHost(
   return [
     { name: 'running as root', ok: process.getuid?.() === 0, fix: 'run sandboxd as root' },
     { name: 'runc', ok: runc, fix: aptFix('runc') },
-    { name: 'iptables', ok: iptables, fix: aptFix('iptables') },
+    {
+      name: `criu check (${options.criuBinary ?? defaultCriuBinary}: pause/resume)`,
+      ok: criu.ok,
+      fix: `run \`sandboxd setup\` (builds CRIU 4.1.1 with our patch); criu said: ${criu.detail}`,
+    },
+    { name: 'iptables (firewall, CRIU network lock)', ok: iptables, fix: aptFix('iptables') },
     { name: 'iproute2 (ip)', ok: ip, fix: aptFix('iproute2') },
     { name: 'mkfs.ext4', ok: mkfs, fix: aptFix('e2fsprogs') },
     { name: 'debootstrap', ok: debootstrap, fix: aptFix('debootstrap') },

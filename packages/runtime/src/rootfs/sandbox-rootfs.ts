@@ -28,6 +28,8 @@ export interface MountRootfsOptions {
   idCount: number;
   diskSizeMiB: number;
   idmountBinary: string;
+  /** false: mount the disk image a paused sandbox kept (resume) instead of making a new one. */
+  newDisk?: boolean;
   scope: Scope;
   timer: StepTimer;
 }
@@ -40,9 +42,11 @@ export async function mountSandboxRootfs(o: MountRootfsOptions): Promise<void> {
   );
   await settleAll([
     timer.step('disk', async () => {
-      await makeDiskImage(paths.diskImage, o.diskSizeMiB);
+      const newDisk = o.newDisk ?? true;
+      if (newDisk) await makeDiskImage(paths.diskImage, o.diskSizeMiB);
       await runCommand('mount', ['-o', 'loop,discard,nodev,nosuid', paths.diskImage, paths.diskMount]);
       scope.defer('unmount disk', () => unmountAll([paths.diskMount], [paths.diskImage]));
+      if (!newDisk) return;
       await fs.mkdir(paths.upper);
       await fs.mkdir(paths.work);
       // Container root is uidBase on the host; it must own the overlay's upper root to own `/`.

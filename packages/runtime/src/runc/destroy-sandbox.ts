@@ -39,3 +39,13 @@ export async function destroySandbox(
   await fs.rm(paths.dir, { recursive: true, force: true });
   if (record) await deps.slots.release(record.slot, sandboxId);
 }
+
+/**
+ * Removes only what a running container adds to a paused sandbox (its processes, runc state,
+ * cgroups, veth), keeping the state dir: the rollback of a failed resume.
+ */
+export async function destroyContainer(sandboxId: string, runc: RuncCli, veth: string): Promise<void> {
+  await runc.delete(sandboxId);
+  await removeSandboxCgroups(sandboxId, { killTasks: true });
+  await deleteVeth(veth);
+}

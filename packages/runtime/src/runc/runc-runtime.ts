@@ -3,6 +3,10 @@ import path from 'node:path';
 import { isSandboxId, type Logger, SandboxdError, Scope, silentLogger } from '@sandboxd/common';
 import { ENVD_PORT } from '@sandboxd/protocol';
 import { readSandboxStats } from '../cgroups/cgroup-v1.js';
+import { readPauseRecord } from '../checkpoint/pause-record.js';
+import { pauseSandbox } from '../checkpoint/pause-sandbox.js';
+import { resumeSandbox } from '../checkpoint/resume-sandbox.js';
+import { defaultCriuBinary } from '../host/criu.js';
 import { defaultHelpersDir, ensureHelpers, type HelperPaths } from '../host/ensure-helpers.js';
 import { StagedFile } from '../host/staged-file.js';
 import { defaultTemplatesDir, templateRootfs } from '../images/template-paths.js';
@@ -10,13 +14,21 @@ import { setupHostNetwork } from '../netns/host-network.js';
 import { settleAll } from '../process/settle-all.js';
 import { StepTimer } from '../process/step-timer.js';
 import { mountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
-import type { RuntimeSandbox, SandboxEndpoint, SandboxRuntime, SandboxSpec } from '../runtime.js';
+import type {
+  PausedSandbox,
+  PauseOptions,
+  ResumeOptions,
+  RuntimeSandbox,
+  SandboxEndpoint,
+  SandboxRuntime,
+  SandboxSpec,
+} from '../runtime.js';
 import { idCount } from '../slots/slot.js';
 import { defaultSlotsDir, SlotClaims } from '../slots/slot-claims.js';
 import { destroySandbox } from './destroy-sandbox.js';
 import { buildOciSpec } from './oci-spec.js';
 import { RuncCli } from './runc-cli.js';
-import { mountsDir, sandboxesDir, sandboxPaths } from './sandbox-paths.js';
+import { mountsDir, type SandboxPaths, sandboxesDir, sandboxPaths } from './sandbox-paths.js';
 import { readRecord, type SandboxRecord, writeRecord } from './sandbox-record.js';
 import { sweepOrphans } from './sweep-orphans.js';
 import { waitForHealth } from './wait-health.js';
@@ -42,11 +54,13 @@ export interface RuncRuntimeOptions {
   /** Static init reaping zombies as PID 1 (default /usr/bin/tini-static). */
   initBinary?: string;
   runcBinary?: string;
+  /** CRIU for pause/resume (default: the build `sandboxd setup` installs, /usr/local/sbin/criu). */
+  criuBinary?: string;
   logger?: Logger;
   /** How long create waits for envd's /health (default 15 s). */
   healthTimeoutMs?: number;
   envdPort?: number;
-  /** Test hook: runs before each create step; throwing from it injects a failure at that step. */
+  /** Test hook: runs before each create, pause and resume step; throwing from it injects a failure there. */
   beforeStep?: (step: string, sandboxId: string) => void | Promise<void>;
 }
 
@@ -62,6 +76,8 @@ export class RuncRuntime implements SandboxRuntime {
   /** Creates in flight: a sweep must not take their half-built resources for orphans. */
   readonly #creating = new Set<string>();
   readonly #killing = new Map<string, Promise<void>>();
+  /** Pauses and resumes in flight: a second one is refused, kill waits for it, sweep keeps it. */
+  readonly #transitions = new Map<string, Promise<unknown>>();
   readonly #envd: StagedFile;
   #helpers: Promise<HelperPaths> | undefined;
   #initialized: Promise<void> | undefined;
@@ -75,13 +91,14 @@ export class RuncRuntime implements SandboxRuntime {
       nodeBinary: process.execPath,
       initBinary: '/usr/bin/tini-static',
       runcBinary: 'runc',
+      criuBinary: defaultCriuBinary,
       logger: silentLogger,
       healthTimeoutMs: 15_000,
       envdPort: ENVD_PORT,
       ...options,
       stateDir: path.resolve(options.stateDir),
     };
-    this.#runc = new RuncCli(path.join(this.#o.stateDir, 'runc'), this.#o.runcBinary);
+    this.#runc = new RuncCli(path.join(this.#o.stateDir, 'runc'), this.#o.runcBinary, this.#o.criuBinary);
     this.#slots = new SlotClaims(this.#o.slotsDir);
     this.#log = this.#o.logger;
     this.#envd = new StagedFile(this.#o.envdBundlePath, path.join(this.#o.runDir, 'envd'));
@@ -109,12 +126,7 @@ export class RuncRuntime implements SandboxRuntime {
     if (this.#creating.has(sandboxId))
       throw new SandboxdError('INVALID_TRANSITION', `sandbox ${sandboxId} is being created`);
     const lower = templateRootfs(this.#o.templatesDir, spec.templateId);
-    if (
-      !(await fs.stat(lower).then(
-        (s) => s.isDirectory(),
-        () => false,
-      ))
-    ) {
+    if (!(await isDirectory(lower))) {
       throw new SandboxdError('TEMPLATE_NOT_FOUND', `template ${spec.templateId} is not built`);
     }
     const log = this.#log.child({ sandboxId });
@@ -213,14 +225,84 @@ export class RuncRuntime implements SandboxRuntime {
       scope.defer('delete container', () => destroySandbox(sandboxId, paths, { runc: this.#runc, slots: this.#slots }));
       return this.#runc.run(sandboxId, paths.dir, { log: paths.runcLog, pid: paths.pidFile });
     });
-    await timer.step('health', () =>
-      waitForHealth(slot.address, this.#o.envdPort, {
-        timeoutMs: this.#o.healthTimeoutMs,
-        signal,
-        isAlive: () => isAlive(pid),
-      }),
-    );
+    await timer.step('health', () => this.#waitForHealth(slot.address, pid, signal));
     return { sandboxId, address: slot.address, envdPort: this.#o.envdPort, pid };
+  }
+
+  #waitForHealth(address: string, pid: number, signal: AbortSignal | undefined): Promise<void> {
+    return waitForHealth(address, this.#o.envdPort, {
+      timeoutMs: this.#o.healthTimeoutMs,
+      signal,
+      isAlive: () => isAlive(pid),
+    });
+  }
+
+  pause(sandboxId: string, options: PauseOptions = {}): Promise<PausedSandbox> {
+    return this.#transition(sandboxId, 'pause', async ({ paths, record, timer, log }) => {
+      if (await readPauseRecord(paths.pauseRecord)) {
+        throw new SandboxdError('INVALID_TRANSITION', `sandbox ${sandboxId} is already paused`);
+      }
+      const memory = options.memory ?? true;
+      const paused = await pauseSandbox({ runc: this.#runc, paths, record, memory, timer, log });
+      log.info('sandbox paused', { memory, imageBytes: paused.imageBytes, ms: timer.elapsedMs(), steps: timer.steps });
+      return paused;
+    });
+  }
+
+  resume(sandboxId: string, options: ResumeOptions = {}): Promise<SandboxEndpoint> {
+    return this.#transition(sandboxId, 'resume', async ({ paths, record, timer, log }) => {
+      const paused = await readPauseRecord(paths.pauseRecord);
+      if (!paused) throw new SandboxdError('INVALID_TRANSITION', `sandbox ${sandboxId} is not paused`);
+      const lower = templateRootfs(this.#o.templatesDir, record.templateId);
+      if (!(await isDirectory(lower))) {
+        throw new SandboxdError('TEMPLATE_NOT_FOUND', `template ${record.templateId} of ${sandboxId} is gone`);
+      }
+      const [helpers, envdBundlePath] = await Promise.all([this.#ensureHelpers(), this.#envd.path()]);
+      const restoreMemory = paused.memory && options.memory !== false;
+      const pid = await resumeSandbox({
+        runc: this.#runc,
+        slots: this.#slots,
+        stateDir: this.#o.stateDir,
+        paths,
+        record,
+        paused,
+        restoreMemory,
+        templateRootfs: lower,
+        idmountBinary: helpers.idmount,
+        envdBundlePath,
+        waitForHealth: (pid) => this.#waitForHealth(record.address, pid, options.signal),
+        timer,
+        log,
+      });
+      log.info('sandbox resumed', { memory: restoreMemory, ms: timer.elapsedMs(), steps: timer.steps });
+      return { sandboxId, address: record.address, envdPort: this.#o.envdPort, pid };
+    });
+  }
+
+  /** Runs one pause or resume: checks the id and that nothing else runs on the sandbox, times its steps. */
+  #transition<T>(
+    sandboxId: string,
+    op: 'pause' | 'resume',
+    run: (ctx: { paths: SandboxPaths; record: SandboxRecord; timer: StepTimer; log: Logger }) => Promise<T>,
+  ): Promise<T> {
+    if (!isSandboxId(sandboxId))
+      return Promise.reject(new SandboxdError('INVALID_REQUEST', `invalid sandbox id ${sandboxId}`));
+    if (this.#transitions.has(sandboxId) || this.#creating.has(sandboxId) || this.#killing.has(sandboxId)) {
+      return Promise.reject(new SandboxdError('INVALID_TRANSITION', `sandbox ${sandboxId} is busy; cannot ${op}`));
+    }
+    const done = (async () => {
+      const paths = this.#paths(sandboxId);
+      const record = await readRecord(paths.dir);
+      if (!record) throw new SandboxdError('SANDBOX_NOT_FOUND', `sandbox ${sandboxId} not found`);
+      const timer = new StepTimer((step) => this.#o.beforeStep?.(`${op}:${step}`, sandboxId));
+      return run({ paths, record, timer, log: this.#log.child({ sandboxId }) });
+    })();
+    const tracked = done.finally(() => this.#transitions.delete(sandboxId));
+    this.#transitions.set(
+      sandboxId,
+      tracked.catch(() => undefined),
+    );
+    return tracked;
   }
 
   kill(sandboxId: string): Promise<void> {
@@ -228,10 +310,11 @@ export class RuncRuntime implements SandboxRuntime {
       return Promise.reject(new SandboxdError('INVALID_REQUEST', `invalid sandbox id ${sandboxId}`));
     const running = this.#killing.get(sandboxId);
     if (running) return running;
-    const done = destroySandbox(sandboxId, this.#paths(sandboxId), {
-      runc: this.#runc,
-      slots: this.#slots,
-    }).finally(() => this.#killing.delete(sandboxId));
+    // A pause or resume in flight finishes first (its failure is its caller's): then everything goes.
+    const transition = this.#transitions.get(sandboxId) ?? Promise.resolve();
+    const done = transition
+      .then(() => destroySandbox(sandboxId, this.#paths(sandboxId), { runc: this.#runc, slots: this.#slots }))
+      .finally(() => this.#killing.delete(sandboxId));
     this.#killing.set(sandboxId, done);
     return done;
   }
@@ -245,12 +328,16 @@ export class RuncRuntime implements SandboxRuntime {
       const record = await readRecord(this.#paths(id).dir);
       if (!record) continue;
       const state = states.get(id);
+      // A container wins over a pause record: a resume that crashed after the restore but
+      // before its commit left a running sandbox.
+      const paused = state?.status === 'running' ? undefined : await readPauseRecord(this.#paths(id).pauseRecord);
       sandboxes.push({
         sandboxId: id,
         address: record.address,
         envdPort: this.#o.envdPort,
-        pid: state?.pid ?? 0,
-        status: !state ? 'unknown' : state.status === 'running' ? 'running' : 'stopped',
+        pid: paused ? 0 : (state?.pid ?? 0),
+        status: paused ? 'paused' : !state ? 'unknown' : state.status === 'running' ? 'running' : 'stopped',
+        ...(paused ? { paused } : {}),
       });
     }
     return sandboxes;
@@ -260,7 +347,7 @@ export class RuncRuntime implements SandboxRuntime {
     return sweepOrphans({
       stateDir: this.#o.stateDir,
       runDir: this.#o.runDir,
-      keep: new Set([...keep, ...this.#creating]),
+      keep: new Set([...keep, ...this.#creating, ...this.#transitions.keys()]),
       runc: this.#runc,
       slots: this.#slots,
       kill: (id) => this.kill(id),
@@ -292,6 +379,13 @@ async function makeTraversable(dir: string): Promise<void> {
     const stat = await fs.stat(d);
     if ((stat.mode & 0o001) === 0) await fs.chmod(d, (stat.mode & 0o777) | 0o711);
   }
+}
+
+function isDirectory(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 function isAlive(pid: number): boolean {

@@ -5,6 +5,9 @@ import type { RootfsPaths } from '../rootfs/sandbox-rootfs.js';
  * Where one sandbox's things live:
  *   <stateDir>/sandboxes/<id>/   sandbox.json, config.json (the bundle), disk.img, runc.log: state
  *                                that must survive restarts; the server's data dir may be 0700.
+ *                                While paused also pause.json (the commit mark), checkpoint/ (CRIU
+ *                                images) and criu/ (CRIU's logs): a paused sandbox is entirely here,
+ *                                so it survives a reboot that wipes <runDir>.
  *   <runDir>/sandboxes/<id>/     mount points: disk/ (upper, work), lower/, rootfs/. runc's init
  *                                mounts the rootfs *as container root* (an unprivileged host uid
  *                                under the user namespace), which must be able to traverse the path,
@@ -16,6 +19,14 @@ export interface SandboxPaths extends RootfsPaths {
   config: string;
   runcLog: string;
   pidFile: string;
+  /** Present only while paused: written last, after images and disk are durable. */
+  pauseRecord: string;
+  /** CRIU images of a memory pause. */
+  images: string;
+  /** Where a dump writes before it is complete (renamed to `images`). */
+  imagesPartial: string;
+  /** runc's --work-path: CRIU's dump.log / restore.log of the last pause or resume. */
+  criuWork: string;
 }
 
 export function sandboxesDir(stateDir: string): string {
@@ -42,5 +53,9 @@ export function sandboxPaths(stateDir: string, runDir: string, sandboxId: string
     config: path.join(dir, 'config.json'),
     runcLog: path.join(dir, 'runc.log'),
     pidFile: path.join(dir, 'pid'),
+    pauseRecord: path.join(dir, 'pause.json'),
+    images: path.join(dir, 'checkpoint'),
+    imagesPartial: path.join(dir, 'checkpoint.partial'),
+    criuWork: path.join(dir, 'criu'),
   };
 }

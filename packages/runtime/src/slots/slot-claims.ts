@@ -41,6 +41,27 @@ export class SlotClaims {
   }
 
   /**
+   * Makes sure `index` is claimed for this sandbox (resume: a paused sandbox keeps its slot, but
+   * the claim can be lost, e.g. a machine rebuilt with only the data dir kept). Another holder
+   * means the slot cannot come back: its address and uid range belong to someone else now.
+   */
+  async reclaim(index: number, stateDir: string, sandboxId: string): Promise<Slot> {
+    await fs.mkdir(this.slotsDir, { recursive: true });
+    const claim: SlotClaim = { index, stateDir, sandboxId, claimedAt: Date.now() };
+    await fs.writeFile(this.#file(index), JSON.stringify(claim), { flag: 'wx' }).catch(async (err) => {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = await this.read(index);
+      if (holder?.sandboxId !== sandboxId || holder.stateDir !== stateDir) {
+        throw new SandboxdError(
+          'CAPACITY_EXHAUSTED',
+          `slot ${index} of sandbox ${sandboxId} is held by another sandbox`,
+        );
+      }
+    });
+    return slotFor(index);
+  }
+
+  /**
    * Releases a claim only if it still names this sandbox: after a sweep freed it, another process
    * may hold the same index (and be halfway through writing it), which a stale release must not free.
    */

@@ -27,9 +27,36 @@ const devRootfs = '/var/lib/sandboxd-dev/rootfs';
 const defaultRunDir = '/run/sandboxd';
 export const testLimits: SandboxLimits = { cpuCount: 1, memoryMiB: 256, diskSizeMiB: 512, pids: 128 };
 
+/**
+ * The fixture envd also holds state only in memory (a random secret, a hit counter, inotify event
+ * counts) and can start children, so pause/resume tests can tell a restore from a cold start.
+ */
 const fixtureEnvd = `import http from 'node:http';
+import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+const secret = randomUUID();
+let hits = 0;
+let events = 0;
 http.createServer((req, res) => {
-  res.writeHead(req.url === '/health' ? 204 : 404);
+  const url = new URL(req.url, 'http://sandbox');
+  if (url.pathname === '/health') { res.writeHead(204); return res.end(); }
+  if (url.pathname === '/state') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify({ pid: process.pid, secret, hits: ++hits, events }));
+  }
+  if (url.pathname === '/watch') {
+    const dir = url.searchParams.get('dir');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.watch(dir, () => { events++; });
+    return res.end('ok');
+  }
+  if (url.pathname === '/spawn') {
+    const child = spawn('sh', ['-c', url.searchParams.get('cmd')], { stdio: 'ignore', detached: true });
+    child.unref();
+    return res.end(String(child.pid));
+  }
+  res.writeHead(404);
   res.end();
 }).listen(49983, '0.0.0.0');
 `;
@@ -61,6 +88,8 @@ export async function createHarness(t: TestContext, extra: Partial<RuncRuntimeOp
   t.after(async () => {
     await Promise.allSettled(created.map((id) => harness.runtime.kill(id)));
     await fs.rm(work, { recursive: true, force: true });
+    // A run dir a test made for itself (the reboot test wipes it): only mount points, all gone by now.
+    if (extra.runDir) await fs.rm(extra.runDir, { recursive: true, force: true });
   });
   const envdBundlePath = path.join(work, 'envd.mjs');
   await fs.writeFile(envdBundlePath, fixtureEnvd);
@@ -113,9 +142,9 @@ export async function createHarness(t: TestContext, extra: Partial<RuncRuntimeOp
 export async function assertNothingLeft(
   stateDir: string,
   sandboxId: string,
-  known: { pid?: number; slot?: number; veth?: string } = {},
+  known: { pid?: number; slot?: number; veth?: string; runDir?: string } = {},
 ): Promise<void> {
-  const paths = sandboxPaths(stateDir, defaultRunDir, sandboxId);
+  const paths = sandboxPaths(stateDir, known.runDir ?? defaultRunDir, sandboxId);
   assert.equal(await exists(paths.mountDir), false, 'mount dir removed');
   assert.equal(await exists(paths.dir), false, 'state dir removed');
   assert.equal(await exists(path.join(stateDir, 'runc', sandboxId)), false, 'runc state removed');
@@ -128,6 +157,27 @@ export async function assertNothingLeft(
   assert.deepEqual(claims, [], 'no slot claim left');
   if (known.veth) assert.equal(await vethExists(known.veth), false, `veth ${known.veth} removed`);
   if (known.pid) assert.equal(await isAliveAfter(known.pid, 2000), false, `pid ${known.pid} gone`);
+}
+
+/** What the fixture envd holds only in memory (see fixtureEnvd); `hits` counts /state calls. */
+export interface EnvdState {
+  pid: number;
+  secret: string;
+  hits: number;
+  events: number;
+}
+
+export async function envdState(endpoint: SandboxEndpoint): Promise<EnvdState> {
+  const res = await fetch(`http://${endpoint.address}:${endpoint.envdPort}/state`);
+  assert.equal(res.status, 200);
+  return (await res.json()) as EnvdState;
+}
+
+/** Asks the fixture envd to do something (spawn a child, watch a dir), so it runs as envd's descendant. */
+export async function envdCall(endpoint: SandboxEndpoint, route: string, params: Record<string, string>) {
+  const res = await fetch(`http://${endpoint.address}:${endpoint.envdPort}${route}?${new URLSearchParams(params)}`);
+  assert.equal(res.status, 200);
+  return res.text();
 }
 
 /** The slot claim of a sandbox being created (to learn its veth before a failure is injected). */

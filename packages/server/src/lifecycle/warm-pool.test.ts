@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { silentLogger } from '@sandboxd/common';
-import type { RuntimeSandbox, SandboxEndpoint, SandboxRuntime, SandboxSpec } from '@sandboxd/runtime';
+import type { PausedSandbox, RuntimeSandbox, SandboxEndpoint, SandboxRuntime, SandboxSpec } from '@sandboxd/runtime';
 import { WarmPool } from './warm-pool.js';
 
 /** Pool logic only: an in-memory runtime (the e2e warm-pool test runs real sandboxes). */
@@ -19,6 +19,13 @@ class CountingRuntime implements SandboxRuntime {
   }
   async kill(id: string) {
     this.live.delete(id);
+  }
+  // Pause/resume are the lifecycle's phase 2 (#5); these tests never call them.
+  async pause(): Promise<PausedSandbox> {
+    throw new Error('pause is not used by these tests');
+  }
+  async resume(): Promise<SandboxEndpoint> {
+    throw new Error('resume is not used by these tests');
   }
   async list(): Promise<RuntimeSandbox[]> {
     return [];

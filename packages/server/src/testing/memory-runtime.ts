@@ -1,4 +1,13 @@
-import type { RuntimeSandbox, SandboxEndpoint, SandboxRuntime, SandboxSpec } from '@sandboxd/runtime';
+import { SandboxdError } from '@sandboxd/common';
+import type {
+  PausedSandbox,
+  PauseOptions,
+  ResumeOptions,
+  RuntimeSandbox,
+  SandboxEndpoint,
+  SandboxRuntime,
+  SandboxSpec,
+} from '@sandboxd/runtime';
 
 /**
  * An in-memory SandboxRuntime for tests and benchmarks of lifecycle logic (state machine,
@@ -6,8 +15,13 @@ import type { RuntimeSandbox, SandboxEndpoint, SandboxRuntime, SandboxSpec } fro
  */
 export class MemoryRuntime implements SandboxRuntime {
   readonly live = new Map<string, SandboxEndpoint>();
+  readonly paused = new Map<string, { endpoint: SandboxEndpoint; record: PausedSandbox }>();
   failNextCreate = false;
+  failNextResume = false;
   killDelayMs = 0;
+  /** How long pause and resume take, so tests can race other operations against them. */
+  pauseDelayMs = 0;
+  pauseCalls = 0;
 
   async init() {}
 
@@ -21,18 +35,58 @@ export class MemoryRuntime implements SandboxRuntime {
     return endpoint;
   }
 
+  async pause(id: string, options: PauseOptions = {}): Promise<PausedSandbox> {
+    this.pauseCalls++;
+    const endpoint = this.live.get(id);
+    if (!endpoint) {
+      throw new SandboxdError(this.paused.has(id) ? 'INVALID_TRANSITION' : 'SANDBOX_NOT_FOUND', `sandbox ${id}`);
+    }
+    if (this.pauseDelayMs > 0) await new Promise((r) => setTimeout(r, this.pauseDelayMs));
+    const record = { sandboxId: id, memory: options.memory ?? true, pausedAt: new Date().toISOString(), imageBytes: 1 };
+    this.live.delete(id);
+    this.paused.set(id, { endpoint, record });
+    return record;
+  }
+
+  async resume(id: string, _options: ResumeOptions = {}): Promise<SandboxEndpoint> {
+    const paused = this.paused.get(id);
+    if (!paused)
+      throw new SandboxdError(this.live.has(id) ? 'INVALID_TRANSITION' : 'SANDBOX_NOT_FOUND', `sandbox ${id}`);
+    if (this.pauseDelayMs > 0) await new Promise((r) => setTimeout(r, this.pauseDelayMs));
+    if (this.failNextResume) {
+      this.failNextResume = false;
+      throw new SandboxdError('RUNTIME_FAILED', 'injected resume failure');
+    }
+    this.paused.delete(id);
+    const endpoint = { ...paused.endpoint, pid: paused.endpoint.pid + 1 };
+    this.live.set(id, endpoint);
+    return endpoint;
+  }
+
   async kill(id: string) {
     if (this.killDelayMs > 0) await new Promise((r) => setTimeout(r, this.killDelayMs));
     this.live.delete(id);
+    this.paused.delete(id);
   }
 
   async list(): Promise<RuntimeSandbox[]> {
-    return [...this.live.values()].map((e) => ({ ...e, status: 'running' as const }));
+    return [
+      ...[...this.live.values()].map((e) => ({ ...e, status: 'running' as const })),
+      ...[...this.paused.values()].map(({ endpoint, record }) => ({
+        ...endpoint,
+        pid: 0,
+        status: 'paused' as const,
+        paused: record,
+      })),
+    ];
   }
 
   async sweep(keep: ReadonlySet<string>) {
-    const swept = [...this.live.keys()].filter((id) => !keep.has(id));
-    for (const id of swept) this.live.delete(id);
+    const swept = [...this.live.keys(), ...this.paused.keys()].filter((id) => !keep.has(id));
+    for (const id of swept) {
+      this.live.delete(id);
+      this.paused.delete(id);
+    }
     return swept;
   }
 

@@ -1,0 +1,20 @@
+import fs from 'node:fs/promises';
+import type { PausedSandbox } from '../runtime.js';
+import { writeFileDurable } from './durable.js';
+
+/**
+ * `pause.json`: the commit mark of a pause. It is written last, after the images (if any) and the
+ * disk image are durable, so its presence alone means "paused, and resumable"; resume removes it
+ * only once the sandbox runs again.
+ */
+export async function writePauseRecord(file: string, paused: PausedSandbox): Promise<void> {
+  await writeFileDurable(file, `${JSON.stringify(paused, null, 2)}\n`);
+}
+
+export async function readPauseRecord(file: string): Promise<PausedSandbox | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as PausedSandbox;
+  } catch {
+    return undefined;
+  }
+}
