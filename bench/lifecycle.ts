@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { newSandboxId } from '@sandboxd/common';
 import { openApiFixture } from '../packages/server/src/testing/api-fixture.js';
+import { sampleRecord } from '../packages/server/src/testing/sample-record.js';
 import { createCommand, openServiceFixture, testTeam } from '../packages/server/src/testing/service-fixture.js';
 import type { BenchRow } from './stats.js';
 import { percentile } from './stats.js';
@@ -23,28 +24,16 @@ export async function measureListing(rows: BenchRow[], samples: Record<string, n
   try {
     const base = Date.now() - 3_600_000;
     const insert = (i: number, state: 'running' | 'killed') =>
-      api.store.insertSandbox({
-        id: newSandboxId(),
-        teamId: team.id,
-        templateId: 'base',
-        alias: 'base',
-        state,
-        metadata: { env: i % 2 ? 'dev' : 'prod', user: String(i % 100) },
-        envVars: {},
-        cpuCount: 2,
-        memoryMiB: 2048,
-        diskSizeMiB: 10240,
-        envdVersion: '0.6.4',
-        envdAccessToken: null,
-        allowInternetAccess: true,
-        autoPause: false,
-        autoResume: false,
-        startedAt: base + i,
-        runtimeStartedAt: base + i,
-        endAt: base + 7_200_000,
-        address: null,
-        envdPort: null,
-      });
+      api.store.insertSandbox(
+        sampleRecord(newSandboxId(), {
+          teamId: team.id,
+          state,
+          metadata: { env: i % 2 ? 'dev' : 'prod', user: String(i % 100) },
+          startedAt: base + i,
+          runtimeStartedAt: base + i,
+          endAt: base + 7_200_000,
+        }),
+      );
     for (let i = 0; i < 20_000; i++) insert(i, 'killed');
     for (let i = 0; i < 10_000; i++) insert(i, 'running');
 
@@ -102,7 +91,7 @@ export async function measureListing(rows: BenchRow[], samples: Record<string, n
 export async function measureExpiry(rows: BenchRow[], samples: Record<string, number[]>): Promise<void> {
   const lateness: number[] = [];
   const team = { ...testTeam, maxConcurrentSandboxes: 100_000 };
-  const fixture = openServiceFixture({ teams: [team], onExpired: (ms) => lateness.push(ms) });
+  const fixture = openServiceFixture({ teams: [team], hooks: { expired: (ms) => lateness.push(ms) } });
   try {
     const count = 1_000;
     for (let i = 0; i < count; i++) {

@@ -75,6 +75,12 @@ export interface ResumeOptions {
    * whatever the pause kept.
    */
   memory?: boolean;
+  /**
+   * For a fresh boot (a disk-only pause, or `memory: false`): variables to set in envd's
+   * environment, over the ones it was created with. A sandbox handed over from the warm pool was
+   * created with the pool's locked boot config; its owner's config has to come back this way.
+   */
+  envdEnv?: Record<string, string>;
   signal?: AbortSignal;
 }
 

@@ -18,6 +18,8 @@ export interface Config {
   apiKey: string | undefined;
   templatesDir: string;
   helpersDir: string;
+  /** Mount points and other state that a reboot may wipe (`SANDBOXD_RUN_DIR`, default /run/sandboxd). */
+  runDir: string;
   envdBundlePath: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** The default team's plan and limits, applied at every start (the config is their source of truth). */
@@ -139,6 +141,7 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
     apiKey,
     templatesDir: path.resolve(pick('templates-dir', 'SANDBOXD_TEMPLATES_DIR') ?? path.join(machineDir, 'templates')),
     helpersDir: path.join(machineDir, 'helpers'),
+    runDir: path.resolve(env.SANDBOXD_RUN_DIR ?? '/run/sandboxd'),
     envdBundlePath: path.join(repoRoot, 'packages/envd/dist/envd.mjs'),
     logLevel: logLevel as Config['logLevel'],
     defaultTeam: { plan: planName, maxConcurrentSandboxes, maxRuntimeSeconds },

@@ -39,6 +39,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     templatesDir: config.templatesDir,
     helpersDir: config.helpersDir,
     envdBundlePath: config.envdBundlePath,
+    runDir: config.runDir,
     logger: logger.child({ component: 'runtime' }),
   });
   await runtime.init();
@@ -69,13 +70,18 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     limits,
     templateExists: (id) => isTemplateBuilt(config.templatesDir, id),
     ...(pool ? { pool } : {}),
-    onExpired: (latenessMs) => metrics.expiryLatenessSeconds.observe(latenessMs / 1000),
+    hooks: {
+      expired: (ms) => metrics.expiryLatenessSeconds.observe(ms / 1000),
+      paused: (ms, memory) => metrics.pauseSeconds.observe({ memory: String(memory) }, ms / 1000),
+      resumed: (ms) => metrics.resumeSeconds.observe(ms / 1000),
+    },
   });
   const proxy = new SandboxProxy({ route: (id) => service.route(id), logger, metrics });
   service.onStop((id) => proxy.dropSandbox(id));
   const reconciled = await service.reconcile();
   logger.info('reconciled with the runtime', {
     adopted: reconciled.adopted.length,
+    paused: reconciled.paused.length,
     lost: reconciled.lost.length,
     swept: reconciled.swept.length,
   });
@@ -94,15 +100,30 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     publicDomain: () => config.domain ?? `localhost:${boundPort}`,
   });
   const apiListener = getRequestListener(api.fetch);
+  // Traffic for a sandbox that is not routed may wake it (paused with autoResume) first.
+  const wake = (target: ReturnType<typeof matchSandboxRequest>): Promise<void> | undefined =>
+    target && target !== 'invalid' && !service.route(target.sandboxId)
+      ? service.wakeOnTraffic(target.sandboxId)
+      : undefined;
   const server = http.createServer((req, res) => {
     const target = matchSandboxRequest(req.headers);
-    if (target) proxy.handle(req, res, target);
-    else void apiListener(req, res);
+    if (!target) {
+      void apiListener(req, res);
+      return;
+    }
+    const waking = wake(target);
+    if (waking) void waking.then(() => proxy.handle(req, res, target));
+    else proxy.handle(req, res, target);
   });
   server.on('upgrade', (req, socket, head) => {
     const target = matchSandboxRequest(req.headers);
-    if (target) proxy.handleUpgrade(req, socket, head, target);
-    else socket.destroy();
+    if (!target) {
+      socket.destroy();
+      return;
+    }
+    const waking = wake(target);
+    if (waking) void waking.then(() => proxy.handleUpgrade(req, socket, head, target));
+    else proxy.handleUpgrade(req, socket, head, target);
   });
   // Proxied uploads and streams may legitimately take hours; headers must still arrive promptly.
   server.requestTimeout = 0;

@@ -23,6 +23,8 @@ export interface ResumeInput {
   paused: PausedSandbox;
   /** false: boot from the disk even though memory was kept (the images are deleted first). */
   restoreMemory: boolean;
+  /** For a fresh boot: envd environment variables to set (see ResumeOptions.envdEnv). */
+  envdEnv?: Record<string, string>;
   templateRootfs: string;
   idmountBinary: string;
   envdBundlePath: string;
@@ -62,7 +64,9 @@ async function resume(input: ResumeInput, scope: Scope): Promise<number> {
     await writePauseRecord(paths.pauseRecord, { ...input.paused, memory: false, imageBytes: 0 });
     await fs.rm(paths.images, { recursive: true, force: true });
   }
-  await timer.step('config', () => pointEnvdMountAt(paths.config, input.envdBundlePath));
+  await timer.step('config', () =>
+    updateConfig(paths.config, input.envdBundlePath, input.restoreMemory ? undefined : input.envdEnv),
+  );
   // A pause unmounts everything; whatever is still mounted (a failed unmount) is redone from scratch.
   await unmountSandboxRootfs(paths);
   await mountSandboxRootfs({
@@ -100,15 +104,29 @@ async function resume(input: ResumeInput, scope: Scope): Promise<number> {
 /**
  * The envd bundle is bind-mounted from a staged copy in the run dir, named by content hash; after
  * a reboot (or an envd upgrade) the path in config.json may be gone. A restored envd has already
- * loaded its script and holds no fd on it, so pointing the mount at today's copy is safe.
+ * loaded its script and holds no fd on it, so pointing the mount at today's copy is safe. A fresh
+ * boot may also get envd variables to set (`envdEnv`); a restore keeps its process environment.
  */
-async function pointEnvdMountAt(configPath: string, envdBundlePath: string): Promise<void> {
+async function updateConfig(
+  configPath: string,
+  envdBundlePath: string,
+  envdEnv: Record<string, string> | undefined,
+): Promise<void> {
   const config = JSON.parse(await fs.readFile(configPath, 'utf8')) as {
     mounts: Array<{ destination: string; source: string }>;
+    process: { env: string[] };
   };
   const mount = config.mounts.find((m) => m.destination === sandboxEnvd);
   if (!mount) throw new SandboxdError('RUNTIME_FAILED', `config.json of ${configPath} has no envd mount`);
-  if (mount.source === envdBundlePath) return;
+  const before = JSON.stringify(config);
   mount.source = envdBundlePath;
-  await fs.writeFile(configPath, JSON.stringify(config));
+  if (envdEnv) {
+    const names = new Set(Object.keys(envdEnv));
+    config.process.env = [
+      ...config.process.env.filter((entry) => !names.has(entry.slice(0, entry.indexOf('=')))),
+      ...Object.entries(envdEnv).map(([k, v]) => `${k}=${v}`),
+    ];
+  }
+  const after = JSON.stringify(config);
+  if (after !== before) await fs.writeFile(configPath, after);
 }

@@ -267,6 +267,7 @@ export class RuncRuntime implements SandboxRuntime {
         record,
         paused,
         restoreMemory,
+        ...(options.envdEnv ? { envdEnv: options.envdEnv } : {}),
         templateRootfs: lower,
         idmountBinary: helpers.idmount,
         envdBundlePath,

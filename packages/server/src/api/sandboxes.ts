@@ -21,9 +21,6 @@ export function mountSandboxRoutes(
 
   const create = (secureByDefault: boolean) => async (c: Context<ApiEnv>) => {
     const body = parseInput(schemas.newSandbox, await jsonBody(c));
-    if (body.autoPause) {
-      throw new SandboxdError('NOT_IMPLEMENTED', 'autoPause is not supported by this server yet');
-    }
     const endTimer = metrics.sandboxCreateSeconds.startTimer();
     const record = await service.create(c.get('team'), {
       templateId: body.templateID,
@@ -32,7 +29,9 @@ export function mountSandboxRoutes(
       envVars: body.envVars ?? {},
       secure: secureByDefault || body.secure === true,
       allowInternetAccess: body.allow_internet_access ?? true,
-      autoPause: false,
+      // SDK: lifecycle.onTimeout 'pause' → autoPause; { action: 'pause', keepMemory } → autoPauseMemory.
+      autoPause: body.autoPause ?? false,
+      autoPauseMemory: body.autoPauseMemory ?? true,
       autoResume: body.autoResume?.enabled ?? false,
     });
     endTimer();
@@ -79,45 +78,12 @@ export function mountSandboxRoutes(
     return c.body(null, 204);
   });
 
-  const connect = async (c: Context<ApiEnv>) => {
-    const id = sandboxIdParam(c);
-    const body = parseInput(schemas.connectBody, await jsonBody(c));
-    const { record } = await service.connect(c.get('team'), id, body.timeout ?? config.sandbox.defaultTimeoutSeconds);
-    return c.json(toSandboxWire(record, wire), 200);
-  };
-  app.post('/sandboxes/:sandboxID/connect', connect);
-  app.post('/v2/sandboxes/:sandboxID/connect', connect);
-
-  app.put('/sandboxes/:sandboxID/metadata', async (c) => {
-    const id = sandboxIdParam(c);
-    const body = parseInput(schemas.metadataReplaceBody, await jsonBody(c));
-    const record = await service.updateMetadata(c.get('team'), id, () => body.metadata);
-    return c.json(toSandboxDetailWire(record, wire));
-  });
-
-  app.patch('/sandboxes/:sandboxID/metadata', async (c) => {
-    const id = sandboxIdParam(c);
-    const body = parseInput(schemas.metadataPatchBody, await jsonBody(c));
-    const record = await service.updateMetadata(c.get('team'), id, (current) => {
-      // A Map, not object spreading: a key like `__proto__` stays an ordinary key.
-      const merged = new Map(Object.entries(current));
-      for (const [key, value] of Object.entries(body.metadata)) {
-        if (value === null) merged.delete(key);
-        else merged.set(key, value);
-      }
-      return parseInput(schemas.metadata, Object.fromEntries(merged));
-    });
-    return c.json(toSandboxDetailWire(record, wire));
-  });
-
   const notYet = (what: string) => (c: Context<ApiEnv>) => {
     service.get(c.get('team'), sandboxIdParam(c));
     throw new SandboxdError('NOT_IMPLEMENTED', `${what} is not supported by this server yet`);
   };
   // Routes E2B has and we do not yet: a clear 501 for an existing sandbox (a bare 404 would make
   // the SDK report SandboxNotFoundError for a sandbox that is alive).
-  app.post('/sandboxes/:sandboxID/pause', notYet('pause'));
-  app.post('/sandboxes/:sandboxID/resume', notYet('resume'));
   app.get('/sandboxes/:sandboxID/metrics', notYet('sandbox metrics'));
   app.post('/sandboxes/:sandboxID/snapshots', notYet('snapshots'));
   app.post('/sandboxes/:sandboxID/fork', notYet('fork'));

@@ -55,20 +55,30 @@ export function buildSchemas(config: Readonly<Config>) {
     .string({ error: 'templateID is required' })
     .refine(isTemplateId, 'templateID must be 1-63 characters of a-z, 0-9, ".", "_" or "-"');
 
-  const newSandbox = z.object({
-    templateID: templateId,
-    timeout: timeoutSeconds.optional(),
-    metadata: metadata.optional(),
-    envVars: envVars.optional(),
-    secure: z.boolean().optional(),
-    allow_internet_access: z.boolean().optional(),
-    autoPause: z.boolean().optional(),
-    autoPauseMemory: z.boolean().optional(),
-    autoResume: z.object({ enabled: z.boolean({ error: 'autoResume.enabled must be a boolean' }) }).optional(),
-  });
+  const newSandbox = z
+    .object({
+      templateID: templateId,
+      timeout: timeoutSeconds.optional(),
+      metadata: metadata.optional(),
+      envVars: envVars.optional(),
+      secure: z.boolean().optional(),
+      allow_internet_access: z.boolean().optional(),
+      autoPause: z.boolean({ error: 'autoPause must be a boolean' }).optional(),
+      autoPauseMemory: z.boolean({ error: 'autoPauseMemory must be a boolean' }).optional(),
+      autoResume: z.object({ enabled: z.boolean({ error: 'autoResume.enabled must be a boolean' }) }).optional(),
+    })
+    .refine((b) => !(b.autoResume?.enabled && b.autoPauseMemory === false), {
+      message:
+        'autoResume cannot be combined with autoPauseMemory: false (a disk-only pause must be resumed explicitly)',
+    });
 
   const setTimeoutBody = z.object({ timeout: timeoutSeconds });
-  const connectBody = z.object({ timeout: timeoutSeconds.optional(), memory: z.boolean().optional() });
+  const connectBody = z.object({
+    timeout: timeoutSeconds.optional(),
+    memory: z.boolean({ error: 'memory must be a boolean' }).optional(),
+  });
+  const pauseBody = z.object({ memory: z.boolean({ error: 'memory must be a boolean' }).optional() });
+  const resumeBody = z.object({ timeout: timeoutSeconds.optional(), autoPause: z.boolean().optional() });
 
   // Metadata updates (our addition for `setMetadata`): PUT replaces, PATCH merges and a null
   // value removes a key. The merged result is checked against the same limits as at create.
@@ -79,7 +89,16 @@ export function buildSchemas(config: Readonly<Config>) {
     }),
   });
 
-  return { newSandbox, setTimeoutBody, connectBody, metadata, metadataReplaceBody, metadataPatchBody };
+  return {
+    newSandbox,
+    setTimeoutBody,
+    connectBody,
+    pauseBody,
+    resumeBody,
+    metadata,
+    metadataReplaceBody,
+    metadataPatchBody,
+  };
 }
 
 export type Schemas = ReturnType<typeof buildSchemas>;

@@ -32,6 +32,7 @@ export interface CreateSandboxCommand {
   secure: boolean;
   allowInternetAccess: boolean;
   autoPause: boolean;
+  autoPauseMemory: boolean;
   autoResume: boolean;
 }
 
@@ -53,14 +54,24 @@ export interface SandboxServiceOptions {
   templateExists: (templateId: string) => Promise<boolean>;
   /** Pre-started sandboxes; creates of its template are handed one when available. */
   pool?: WarmPool;
-  /** Called with how late (ms after endAt) each expired sandbox stopped serving. */
-  onExpired?: (latenessMs: number) => void;
+  /** Observers for metrics: how late expiries are, how long pauses and resumes take. */
+  hooks?: LifecycleHooks;
+}
+
+export interface LifecycleHooks {
+  /** How late (ms after endAt) an expired sandbox stopped serving. */
+  expired?(latenessMs: number): void;
+  paused?(ms: number, memory: boolean): void;
+  resumed?(ms: number): void;
 }
 
 /** Builds the next metadata from the current one; throws INVALID_REQUEST when the result is invalid. */
 export type MetadataUpdate = (current: Record<string, string>) => Record<string, string>;
 
 type StopListener = (sandboxId: string) => void;
+
+/** After an auto-pause on timeout failed (the sandbox runs on), when to try again. */
+const pauseRetryMs = 60_000;
 
 /**
  * Owns every sandbox's life: the state machine, the per-sandbox queue, deadlines, and the routing
@@ -75,6 +86,8 @@ export class SandboxService {
   readonly #events = new EventHub();
   /** Creates admitted but not yet in the store, per team: they count against the concurrent limit. */
   readonly #admitting = new Map<string, number>();
+  /** Pauses under way: a second pause call joins the first instead of answering 409. */
+  readonly #pausing = new Map<string, Promise<void>>();
 
   constructor(private readonly o: SandboxServiceOptions) {
     this.#scheduler = new DeadlineScheduler(
@@ -142,7 +155,11 @@ export class SandboxService {
       envdAccessToken,
       allowInternetAccess: cmd.allowInternetAccess,
       autoPause: cmd.autoPause,
+      autoPauseMemory: cmd.autoPauseMemory,
       autoResume: cmd.autoResume,
+      timeoutSeconds: cmd.timeoutSeconds,
+      pausedAt: null,
+      pausedMemory: null,
       startedAt: now,
       runtimeStartedAt: now,
       endAt: now,
@@ -159,15 +176,7 @@ export class SandboxService {
         sandboxId: record.id,
         templateId: record.templateId,
         limits: this.o.limits,
-        envdEnv: {
-          [ENVD_CONFIG_ENV]: encodeEnvdBootConfig({
-            sandboxId: record.id,
-            ...(record.envdAccessToken ? { accessToken: record.envdAccessToken } : {}),
-            envVars: record.envVars,
-            defaultUser: 'user',
-            port: ENVD_PORT,
-          }),
-        },
+        envdEnv: this.#envdEnv(record),
       });
       // The deadline counts from the moment the sandbox is usable, not from the request.
       const running: SandboxRecord = {
@@ -287,19 +296,81 @@ export class SandboxService {
     });
   }
 
-  /** Connect: a running sandbox keeps the later of its deadline and now + timeout (never shortened). */
-  async connect(team: Team, sandboxId: string, timeoutSeconds: number): Promise<{ record: SandboxRecord }> {
+  /**
+   * Connect: a running sandbox keeps the later of its deadline and now + timeout (never
+   * shortened); a paused one is resumed (`resumed: true`, the API answers 201) with a new run of
+   * `timeoutSeconds`. `memory: false` resumes a memory pause as a fresh boot from its disk.
+   */
+  async connect(
+    team: Team,
+    sandboxId: string,
+    timeoutSeconds: number,
+    options: { memory?: boolean } = {},
+  ): Promise<{ record: SandboxRecord; resumed: boolean }> {
     this.get(team, sandboxId);
     return this.#queue.run(sandboxId, async () => {
-      // Paused sandboxes cannot be resumed yet (issue #5): INVALID_TRANSITION until then.
-      const record = this.#requireState(sandboxId, ['running']);
+      const record = this.#requireState(sandboxId, ['running', 'paused']);
+      if (record.state === 'paused') {
+        return { record: await this.#resume(team, record, timeoutSeconds, options.memory, 'user'), resumed: true };
+      }
       const endAt = Math.max(record.endAt, this.#deadline(team, record, timeoutSeconds));
       if (endAt !== record.endAt) {
         this.o.store.updateSandbox(sandboxId, { endAt });
         this.#scheduler.reschedule();
       }
-      return { record: { ...record, endAt } };
+      return { record: { ...record, endAt }, resumed: false };
     });
+  }
+
+  /** The deprecated `POST /sandboxes/{id}/resume`: like connect, but a running sandbox is a 409. */
+  async resume(team: Team, sandboxId: string, timeoutSeconds: number): Promise<SandboxRecord> {
+    this.get(team, sandboxId);
+    return this.#queue.run(sandboxId, async () => {
+      const record = this.#requireState(sandboxId, ['paused']);
+      return this.#resume(team, record, timeoutSeconds, undefined, 'user');
+    });
+  }
+
+  /**
+   * Pauses a running sandbox, keeping its memory (CRIU) or only its disk. Resolves once what it
+   * keeps is on stable storage and the state reads `paused`. A pause already under way is joined;
+   * an already paused sandbox is INVALID_TRANSITION (409, which the SDK reads as "already paused").
+   */
+  async pause(team: Team, sandboxId: string, options: { memory: boolean }): Promise<void> {
+    this.get(team, sandboxId);
+    const underway = this.#pausing.get(sandboxId);
+    if (underway) return underway;
+    const pausing = this.#queue.run(sandboxId, async () => {
+      const record = this.#requireState(sandboxId, ['running']);
+      await this.#pause(record, options.memory, 'user');
+    });
+    this.#pausing.set(sandboxId, pausing);
+    try {
+      await pausing;
+    } finally {
+      if (this.#pausing.get(sandboxId) === pausing) this.#pausing.delete(sandboxId);
+    }
+  }
+
+  /**
+   * Traffic reached a sandbox that is not routed: if it is paused with autoResume, resume it
+   * (with the timeout it was created with) so the proxy can serve the request. Never throws: a
+   * sandbox that cannot be woken simply stays unreachable (502).
+   */
+  async wakeOnTraffic(sandboxId: string): Promise<void> {
+    const record = this.o.store.getSandbox(sandboxId);
+    // A disk-only pause loses processes and connections: arbitrary traffic must not reboot it
+    // (E2B refuses the same); it resumes only on an explicit connect.
+    if (record?.state !== 'paused' || !record.autoResume || record.pausedMemory === false) return;
+    const team = this.o.store.getTeam(record.teamId);
+    if (!team) return;
+    await this.#queue
+      .run(sandboxId, async () => {
+        const current = this.o.store.getSandbox(sandboxId);
+        if (current?.state !== 'paused') return; // another request woke it first
+        await this.#resume(team, current, current.timeoutSeconds, undefined, 'traffic');
+      })
+      .catch((err: unknown) => this.o.logger.warn('resume on traffic failed', { sandboxId, err }));
   }
 
   /** Replaces the metadata with what `update` makes of it; works while running or paused. */
@@ -341,35 +412,72 @@ export class SandboxService {
   }
 
   /**
-   * Start-up: re-adopt sandboxes the runtime still runs and the store knows as running; mark rows
-   * whose sandbox vanished as killed; finish interrupted transitions; sweep everything else.
+   * Start-up: make the store and the runtime agree. Running sandboxes are re-adopted (a resume
+   * that crashed after its restore counts as done); paused ones are kept (a pause that crashed
+   * after its commit counts as done, one that crashed before it leaves the sandbox running);
+   * rows whose sandbox is gone become `killed`; the runtime sweeps everything else.
    */
-  async reconcile(): Promise<{ adopted: string[]; lost: string[]; swept: string[] }> {
+  async reconcile(): Promise<{ adopted: string[]; paused: string[]; lost: string[]; swept: string[] }> {
     const live = new Map((await this.o.runtime.list()).map((s) => [s.sandboxId, s]));
     const adopted: string[] = [];
+    const paused: string[] = [];
     const lost: string[] = [];
-    for (const record of this.o.store.sandboxesInStates(['creating', 'running', 'killing', 'pausing', 'resuming'])) {
+    const now = this.o.clock.now();
+    const candidates = this.o.store.sandboxesInStates([
+      'creating',
+      'running',
+      'killing',
+      'pausing',
+      'paused',
+      'resuming',
+    ]);
+    for (const record of candidates) {
       const sandbox = live.get(record.id);
-      if (record.state === 'running' && sandbox?.status === 'running') {
+      const interrupted = record.state === 'pausing' || record.state === 'resuming';
+      if (sandbox?.status === 'running' && (record.state === 'running' || interrupted)) {
+        if (record.state === 'resuming') {
+          const team = this.o.store.getTeam(record.teamId);
+          const run = { ...record, runtimeStartedAt: now };
+          const endAt = team ? this.#deadline(team, run, record.timeoutSeconds) : now + record.timeoutSeconds * 1000;
+          this.o.store.updateSandbox(record.id, { runtimeStartedAt: now, endAt, pausedAt: null, pausedMemory: null });
+        }
+        this.o.store.updateSandbox(record.id, {
+          state: 'running',
+          address: sandbox.address,
+          envdPort: sandbox.envdPort,
+        });
+        if (interrupted) this.#event(record, record.state === 'resuming' ? 'resumed' : 'running', 'system');
         this.#routes.set(record.id, { sandboxId: record.id, address: sandbox.address, envdPort: sandbox.envdPort });
         adopted.push(record.id);
         continue;
       }
+      if (sandbox?.status === 'paused' && (record.state === 'paused' || interrupted)) {
+        if (record.state !== 'paused') {
+          this.o.store.updateSandbox(record.id, {
+            state: 'paused',
+            pausedAt: record.pausedAt ?? now,
+            pausedMemory: sandbox.paused?.memory ?? true,
+          });
+          this.#event(record, 'paused', 'system', 'an interrupted pause or resume left it paused');
+        }
+        paused.push(record.id);
+        continue;
+      }
       this.o.store.updateSandbox(record.id, { state: 'killed' });
-      this.#event(record, 'killed', 'system', 'not running after a restart of the server');
+      this.#event(record, 'killed', 'system', `${record.state} sandbox not found intact after a restart of the server`);
       lost.push(record.id);
     }
-    const swept = await this.o.runtime.sweep(new Set(adopted));
+    const swept = await this.o.runtime.sweep(new Set([...adopted, ...paused]));
     this.#scheduler.reschedule();
-    return { adopted, lost, swept };
+    return { adopted, paused, lost, swept };
   }
 
-  /** Stop the scheduler and let in-flight operations finish; sandboxes keep running. */
   /** Ends every live event stream (first step of a shutdown: they would hold the HTTP server open). */
   closeEventStreams(): void {
     this.#events.close();
   }
 
+  /** Stop the scheduler and let in-flight operations finish; sandboxes keep running. */
   async close(): Promise<void> {
     this.closeEventStreams();
     this.#scheduler.stop();
@@ -383,9 +491,126 @@ export class SandboxService {
       // A setTimeout or connect may have moved the deadline while this waited in the queue.
       const now = this.o.clock.now();
       if (record?.state !== 'running' || record.endAt > now) return;
-      this.o.onExpired?.(now - record.endAt);
-      await this.#kill(sandboxId, 'timeout');
+      this.o.hooks?.expired?.(now - record.endAt);
+      if (!record.autoPause) {
+        await this.#kill(sandboxId, 'timeout');
+        return;
+      }
+      try {
+        await this.#pause(record, record.autoPauseMemory, 'timeout');
+      } catch {
+        // Still running (the dump failed and the sandbox was thawed): killing it would lose
+        // exactly what the pause was meant to keep, so try again in a minute.
+        if (this.o.store.getSandbox(sandboxId)?.state === 'running') {
+          this.o.store.updateSandbox(sandboxId, { endAt: this.o.clock.now() + pauseRetryMs });
+        }
+      }
     });
+  }
+
+  /** running → pausing → paused. The caller holds the sandbox's queue and checked `running`. */
+  async #pause(record: SandboxRecord, memory: boolean, cause: SandboxEvent['cause']): Promise<void> {
+    const sandboxId = record.id;
+    assertTransition(sandboxId, record.state, 'pausing');
+    this.o.store.updateSandbox(sandboxId, { state: 'pausing' });
+    this.#event(record, 'pausing', cause, memory ? 'memory and disk' : 'disk only');
+    // Unrouted first: open streams are dropped and new requests get 502 (or wake it, with
+    // autoResume, once the pause is done) while CRIU dumps.
+    this.#unroute(sandboxId);
+    const started = performance.now();
+    try {
+      const paused = await this.o.runtime.pause(sandboxId, { memory });
+      this.o.store.updateSandbox(sandboxId, { state: 'paused', pausedAt: this.o.clock.now(), pausedMemory: memory });
+      const ms = performance.now() - started;
+      this.o.hooks?.paused?.(ms, memory);
+      this.#event(record, 'paused', cause, `${memory ? 'memory and disk' : 'disk only'}, ${paused.imageBytes} bytes`);
+      this.o.logger.info('sandbox paused', { sandboxId, memory, ms: Math.round(ms), imageBytes: paused.imageBytes });
+      this.#scheduler.reschedule();
+    } catch (err) {
+      this.o.logger.error('sandbox pause failed', { sandboxId, err });
+      // A failed dump leaves the sandbox running and unchanged; anything else cannot be trusted.
+      const left = (await this.o.runtime.list().catch(() => [])).find((s) => s.sandboxId === sandboxId);
+      if (left?.status === 'running') {
+        this.o.store.updateSandbox(sandboxId, { state: 'running' });
+        this.#routes.set(sandboxId, { sandboxId, address: left.address, envdPort: left.envdPort });
+        this.#event(record, 'running', 'error', 'the pause failed; the sandbox runs on');
+      } else {
+        await this.#kill(sandboxId, 'error');
+      }
+      throw new SandboxdError('RUNTIME_FAILED', 'failed to pause the sandbox', { cause: err });
+    }
+  }
+
+  /**
+   * paused → resuming → running, with a new run: the runtime window and the deadline start now.
+   * The caller holds the queue and checked `paused`. On failure the sandbox stays paused.
+   */
+  async #resume(
+    team: Team,
+    record: SandboxRecord,
+    timeoutSeconds: number,
+    memory: boolean | undefined,
+    cause: SandboxEvent['cause'],
+  ): Promise<SandboxRecord> {
+    const sandboxId = record.id;
+    const release = this.#admit(team);
+    try {
+      assertTransition(sandboxId, record.state, 'resuming');
+      this.o.store.updateSandbox(sandboxId, { state: 'resuming' });
+    } finally {
+      release(); // the `resuming` row counts itself
+    }
+    this.#event(record, 'resuming', cause);
+    const started = performance.now();
+    try {
+      // A fresh boot (disk-only pause, or memory: false) starts envd from its boot config again:
+      // give it the owner's, which a sandbox from the warm pool was not created with.
+      const endpoint = await this.o.runtime.resume(sandboxId, {
+        ...(memory === false ? { memory: false } : {}),
+        envdEnv: this.#envdEnv(record),
+      });
+      const now = this.o.clock.now();
+      const run = { ...record, runtimeStartedAt: now };
+      const running: SandboxRecord = {
+        ...run,
+        state: 'running',
+        endAt: this.#deadline(team, run, timeoutSeconds),
+        address: endpoint.address,
+        envdPort: endpoint.envdPort,
+        pausedAt: null,
+        pausedMemory: null,
+      };
+      this.o.store.updateSandbox(sandboxId, {
+        state: 'running',
+        runtimeStartedAt: now,
+        endAt: running.endAt,
+        address: endpoint.address,
+        envdPort: endpoint.envdPort,
+        pausedAt: null,
+        pausedMemory: null,
+      });
+      this.#routes.set(sandboxId, { sandboxId, address: endpoint.address, envdPort: endpoint.envdPort });
+      const ms = performance.now() - started;
+      this.o.hooks?.resumed?.(ms);
+      this.#event(running, 'resumed', cause);
+      this.o.logger.info('sandbox resumed', { sandboxId, ms: Math.round(ms) });
+      this.#scheduler.reschedule();
+      return running;
+    } catch (err) {
+      this.o.logger.error('sandbox resume failed', { sandboxId, err });
+      this.o.store.updateSandbox(sandboxId, { state: 'paused' });
+      this.#event(record, 'paused', 'error', 'the resume failed; the sandbox stays paused');
+      if (SandboxdError.is(err) && err.code !== 'RUNTIME_FAILED') throw err;
+      throw new SandboxdError('RUNTIME_FAILED', 'failed to resume the sandbox; it stays paused with its state', {
+        cause: err,
+      });
+    }
+  }
+
+  /** Stops routing to the sandbox: the proxy answers 502 and drops its open streams. */
+  #unroute(sandboxId: string): void {
+    this.#routes.delete(sandboxId);
+    for (const listener of this.#stopListeners) listener(sandboxId);
   }
 
   async #kill(sandboxId: string, cause: SandboxEvent['cause']): Promise<void> {
@@ -394,8 +619,7 @@ export class SandboxService {
     assertTransition(sandboxId, record.state, 'killing');
     this.o.store.updateSandbox(sandboxId, { state: 'killing' });
     // Stop routing first: from here on the proxy answers 502 and open streams are dropped.
-    this.#routes.delete(sandboxId);
-    for (const listener of this.#stopListeners) listener(sandboxId);
+    this.#unroute(sandboxId);
     try {
       await this.o.runtime.kill(sandboxId);
     } catch (err) {
@@ -431,6 +655,19 @@ export class SandboxService {
       throw new SandboxdError('INVALID_TRANSITION', `sandbox ${sandboxId} is ${record.state}`);
     }
     return record;
+  }
+
+  /** envd's boot environment for this sandbox: its owner's token and env vars. */
+  #envdEnv(record: SandboxRecord): Record<string, string> {
+    return {
+      [ENVD_CONFIG_ENV]: encodeEnvdBootConfig({
+        sandboxId: record.id,
+        ...(record.envdAccessToken ? { accessToken: record.envdAccessToken } : {}),
+        envVars: record.envVars,
+        defaultUser: 'user',
+        port: ENVD_PORT,
+      }),
+    };
   }
 
   #limits(): Pick<SandboxRecord, 'cpuCount' | 'memoryMiB' | 'diskSizeMiB'> {

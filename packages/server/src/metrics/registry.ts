@@ -37,6 +37,19 @@ export function createMetrics(sources: { runningSandboxes: () => number }) {
       buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
       registers: [registry],
     }),
+    pauseSeconds: new Histogram({
+      name: 'sandboxd_sandbox_pause_seconds',
+      help: 'Time to pause a sandbox until its state is durable, by what it kept',
+      labelNames: ['memory'] as const,
+      buckets: [0.1, 0.2, 0.3, 0.5, 0.8, 1, 2, 5, 10],
+      registers: [registry],
+    }),
+    resumeSeconds: new Histogram({
+      name: 'sandboxd_sandbox_resume_seconds',
+      help: 'Time to resume a paused sandbox until envd serves',
+      buckets: [0.1, 0.2, 0.3, 0.5, 0.8, 1, 2, 5, 10],
+      registers: [registry],
+    }),
     proxiedStreams: new Gauge({
       name: 'sandboxd_proxy_open_streams',
       help: 'Requests currently proxied to sandboxes',

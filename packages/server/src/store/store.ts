@@ -44,8 +44,18 @@ export interface SandboxRecord {
   envdVersion: string;
   envdAccessToken: string | null;
   allowInternetAccess: boolean;
+  /** On timeout: pause (true) instead of kill. */
   autoPause: boolean;
+  /** What an auto-pause keeps: memory and disk (true), or only the disk. */
+  autoPauseMemory: boolean;
+  /** Wake a paused sandbox when traffic reaches it through the proxy. */
   autoResume: boolean;
+  /** The timeout asked for at create: what a resume on traffic starts again with. */
+  timeoutSeconds: number;
+  /** Epoch ms of the last pause, while paused. */
+  pausedAt: number | null;
+  /** While paused: whether memory was kept (false: the resume boots afresh from the disk). */
+  pausedMemory: boolean | null;
   /** Epoch milliseconds. */
   startedAt: number;
   /** Start of the current continuous run (create, later each resume): maxRuntimeSeconds counts from here. */
@@ -56,7 +66,10 @@ export interface SandboxRecord {
 }
 
 export type SandboxPatch = Partial<
-  Pick<SandboxRecord, 'state' | 'endAt' | 'runtimeStartedAt' | 'address' | 'envdPort' | 'metadata'>
+  Pick<
+    SandboxRecord,
+    'state' | 'endAt' | 'runtimeStartedAt' | 'address' | 'envdPort' | 'metadata' | 'pausedAt' | 'pausedMemory'
+  >
 >;
 
 export interface ListSandboxesQuery {
@@ -78,7 +91,8 @@ export interface SandboxEvent {
   teamId: string;
   time: number;
   type: string;
-  cause: 'user' | 'timeout' | 'error' | 'system';
+  /** user: an API call; timeout: the deadline; traffic: a request woke it; error; system: start-up. */
+  cause: 'user' | 'timeout' | 'traffic' | 'error' | 'system';
   detail?: string;
 }
 

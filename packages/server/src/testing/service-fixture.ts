@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Clock, silentLogger } from '@sandboxd/common';
-import type { CreateSandboxCommand } from '../lifecycle/sandbox-service.js';
+import type { CreateSandboxCommand, LifecycleHooks } from '../lifecycle/sandbox-service.js';
 import { SandboxService } from '../lifecycle/sandbox-service.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Team } from '../store/store.js';
@@ -24,6 +24,7 @@ export const createCommand: CreateSandboxCommand = {
   secure: true,
   allowInternetAccess: true,
   autoPause: false,
+  autoPauseMemory: true,
   autoResume: false,
 };
 
@@ -37,7 +38,7 @@ export interface ServiceFixture {
 
 /** A SandboxService over a real SQLite store (in a temp dir) and the in-memory runtime. */
 export function openServiceFixture(
-  options: { teams?: Team[]; clock?: Clock; onExpired?: (latenessMs: number) => void } = {},
+  options: { teams?: Team[]; clock?: Clock; hooks?: LifecycleHooks } = {},
 ): ServiceFixture {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandboxd-lifecycle-'));
   const store = new SqliteStore(path.join(dir, 'db.sqlite'));
@@ -51,7 +52,7 @@ export function openServiceFixture(
     logger: silentLogger,
     limits: { cpuCount: 2, memoryMiB: 2048, diskSizeMiB: 10240, pids: 1024 },
     templateExists: async (id) => id === 'base',
-    ...(options.onExpired ? { onExpired: options.onExpired } : {}),
+    ...(options.hooks ? { hooks: options.hooks } : {}),
   });
   return {
     dir,

@@ -62,4 +62,12 @@ export const migrations: string[] = [
   CREATE INDEX sandboxes_live_listing ON sandboxes (team_id, started_at, id) WHERE state <> 'killed';
   CREATE INDEX sandbox_events_team ON sandbox_events (team_id, seq);
   `,
+  // Issue #5: what a timeout pauses (memory or only the disk), the timeout a resume on traffic
+  // starts again with, and when and how (memory or disk only) the sandbox was paused.
+  `
+  ALTER TABLE sandboxes ADD COLUMN auto_pause_memory INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE sandboxes ADD COLUMN timeout_seconds INTEGER NOT NULL DEFAULT 300;
+  ALTER TABLE sandboxes ADD COLUMN paused_at INTEGER;
+  ALTER TABLE sandboxes ADD COLUMN paused_memory INTEGER;
+  `,
 ];

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { SandboxRecord } from '../store.js';
+import { sampleRecord } from '../../testing/sample-record.js';
 import { SqliteStore } from './sqlite-store.js';
 
 function openStore(t: { after: (fn: () => void) => void }): SqliteStore {
@@ -20,31 +20,7 @@ function openStore(t: { after: (fn: () => void) => void }): SqliteStore {
   return store;
 }
 
-function record(id: string, overrides: Partial<SandboxRecord> = {}): SandboxRecord {
-  return {
-    id,
-    teamId: 't1',
-    templateId: 'base',
-    alias: 'base',
-    state: 'running',
-    metadata: {},
-    envVars: {},
-    cpuCount: 2,
-    memoryMiB: 2048,
-    diskSizeMiB: 10240,
-    envdVersion: '0.6.4',
-    envdAccessToken: null,
-    allowInternetAccess: true,
-    autoPause: false,
-    autoResume: false,
-    startedAt: 1000,
-    runtimeStartedAt: 1000,
-    endAt: 2000,
-    address: null,
-    envdPort: null,
-    ...overrides,
-  };
-}
+const record = sampleRecord;
 
 const base = { teamId: 't1', states: ['running' as const], metadata: {}, order: 'desc' as const, limit: 100 };
 

@@ -28,7 +28,11 @@ interface SandboxRow {
   envd_access_token: string | null;
   allow_internet_access: number;
   auto_pause: number;
+  auto_pause_memory: number;
   auto_resume: number;
+  timeout_seconds: number;
+  paused_at: number | null;
+  paused_memory: number | null;
   started_at: number;
   runtime_started_at: number;
   end_at: number;
@@ -52,7 +56,11 @@ function toRecord(row: SandboxRow): SandboxRecord {
     envdAccessToken: row.envd_access_token,
     allowInternetAccess: row.allow_internet_access === 1,
     autoPause: row.auto_pause === 1,
+    autoPauseMemory: row.auto_pause_memory === 1,
     autoResume: row.auto_resume === 1,
+    timeoutSeconds: row.timeout_seconds,
+    pausedAt: row.paused_at,
+    pausedMemory: row.paused_memory === null ? null : row.paused_memory === 1,
     startedAt: row.started_at,
     runtimeStartedAt: row.runtime_started_at,
     endAt: row.end_at,
@@ -88,6 +96,8 @@ const patchColumns: Record<keyof SandboxPatch, string> = {
   address: 'address',
   envdPort: 'envd_port',
   metadata: 'metadata',
+  pausedAt: 'paused_at',
+  pausedMemory: 'paused_memory',
 };
 
 /** SQLite store (better-sqlite3: synchronous, so each call is atomic within this process). */
@@ -175,9 +185,10 @@ export class SqliteStore implements Store {
     this.#db
       .prepare(
         `INSERT INTO sandboxes (id, team_id, template_id, alias, state, metadata, env_vars, cpu_count, memory_mib,
-          disk_size_mib, envd_version, envd_access_token, allow_internet_access, auto_pause, auto_resume, started_at,
-          runtime_started_at, end_at, address, envd_port)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          disk_size_mib, envd_version, envd_access_token, allow_internet_access, auto_pause, auto_pause_memory,
+          auto_resume, timeout_seconds, paused_at, paused_memory, started_at, runtime_started_at, end_at, address,
+          envd_port)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         r.id,
@@ -194,7 +205,11 @@ export class SqliteStore implements Store {
         r.envdAccessToken,
         r.allowInternetAccess ? 1 : 0,
         r.autoPause ? 1 : 0,
+        r.autoPauseMemory ? 1 : 0,
         r.autoResume ? 1 : 0,
+        r.timeoutSeconds,
+        r.pausedAt,
+        r.pausedMemory === null ? null : Number(r.pausedMemory),
         r.startedAt,
         r.runtimeStartedAt,
         r.endAt,
@@ -214,7 +229,7 @@ export class SqliteStore implements Store {
     for (const [key, value] of Object.entries(patch) as Array<[keyof SandboxPatch, unknown]>) {
       if (value === undefined) continue;
       sets.push(`${patchColumns[key]} = ?`);
-      values.push(key === 'metadata' ? JSON.stringify(value) : value);
+      values.push(key === 'metadata' ? JSON.stringify(value) : typeof value === 'boolean' ? Number(value) : value);
     }
     if (sets.length === 0) return;
     this.#db.prepare(`UPDATE sandboxes SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
@@ -256,7 +271,9 @@ export class SqliteStore implements Store {
 
   countActiveSandboxes(teamId: string): number {
     const row = this.#db
-      .prepare(`SELECT COUNT(*) AS n FROM sandboxes WHERE team_id = ? AND state IN ('creating', 'running', 'resuming')`)
+      .prepare(
+        `SELECT COUNT(*) AS n FROM sandboxes WHERE team_id = ? AND state IN ('creating', 'running', 'pausing', 'resuming')`,
+      )
       .get(teamId) as { n: number };
     return row.n;
   }
