@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Sandbox } from 'e2b';
 import { startTestServer } from '../tests/support/server-harness.js';
-import { percentile, timed } from './stats.js';
+import { measurePauseResume } from './pause-resume.js';
+import { percentile, type Row, timed } from './stats.js';
 
 /**
  * `npm run bench`: measures this machine and prints a table next to the targets of issue #2;
@@ -14,14 +15,9 @@ import { percentile, timed } from './stats.js';
  * Create is measured twice in the same run: cold (warm pool off: runc + envd start on the request
  * path) and warm (the default pool of 2, with a pause between creates long enough for the pool to
  * refill, i.e. the steady state of a client that does not create in a tight loop).
+ *
+ * `npm run bench -- pause` runs only the runtime pause/resume figures (issue #5, pause-resume.ts).
  */
-interface Row {
-  metric: string;
-  value: number;
-  unit: string;
-  target?: string;
-  detail?: string;
-}
 
 const createCount = Number(process.env.BENCH_CREATES ?? 20);
 const runCount = Number(process.env.BENCH_RUNS ?? 100);
@@ -115,9 +111,13 @@ async function measureCommandsAndMemory(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  await measureCreates('cold', 0, 0);
-  await measureCreates('warm', 2, 400);
-  await measureCommandsAndMemory();
+  const only = process.argv.slice(2);
+  if (only.length === 0 || only.includes('create')) {
+    await measureCreates('cold', 0, 0);
+    await measureCreates('warm', 2, 400);
+    await measureCommandsAndMemory();
+  }
+  if (only.length === 0 || only.includes('pause')) await measurePauseResume(rows, samples);
 
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}`;
   process.stdout.write(`\nsandboxd benchmark — ${machine}\n\n`);

@@ -1,3 +1,12 @@
+/** One line of the bench table. */
+export interface Row {
+  metric: string;
+  value: number;
+  unit: string;
+  target?: string;
+  detail?: string;
+}
+
 /** Percentile by nearest rank over a copy of the samples. */
 export function percentile(samples: number[], p: number): number {
   if (samples.length === 0) return Number.NaN;
