@@ -294,3 +294,26 @@ test('one pause or resume at a time per sandbox; kill waits for the one in fligh
   await killing;
   await assertNothingLeft(h.stateDir, id, { veth: record.veth });
 });
+
+test('a resume that crashed before its commit is finished by the next resume or pause', async (t) => {
+  const h = await createHarness(t);
+  const { endpoint } = await h.create();
+  const id = endpoint.sandboxId;
+  const paths = sandboxPaths(h.stateDir, '/run/sandboxd', id);
+  const before = await envdState(endpoint);
+  const paused = await h.runtime.pause(id);
+  await h.runtime.resume(id);
+  // As if the process died between `runc restore` and removing pause.json: the record and images are back.
+  await fs.writeFile(paths.pauseRecord, JSON.stringify(paused));
+  await fs.mkdir(paths.images);
+  assert.equal((await h.runtime.list()).find((s) => s.sandboxId === id)?.status, 'running', 'the container wins');
+  const resumed = await h.runtime.resume(id);
+  assert.equal((await envdState(resumed)).secret, before.secret, 'the running sandbox was left alone');
+  assert.equal(await fs.stat(paths.pauseRecord).catch(() => undefined), undefined);
+  assert.equal(await fs.stat(paths.images).catch(() => undefined), undefined);
+
+  await fs.writeFile(paths.pauseRecord, JSON.stringify(paused));
+  const again = await h.runtime.pause(id);
+  assert.equal(again.memory, true, 'pause discards the stale record and pauses');
+  assert.equal((await envdState(await h.runtime.resume(id))).secret, before.secret);
+});
