@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Sandbox } from 'e2b';
 import { startTestServer } from '../tests/support/server-harness.js';
 import { measureExpiry, measureListing } from './lifecycle.js';
+import { measurePauseResume } from './pause-resume.js';
 import { type BenchRow, percentile, timed } from './stats.js';
 
 /**
@@ -15,6 +16,8 @@ import { type BenchRow, percentile, timed } from './stats.js';
  * Create is measured twice in the same run: cold (warm pool off: runc + envd start on the request
  * path) and warm (the default pool of 2, with a pause between creates long enough for the pool to
  * refill, i.e. the steady state of a client that does not create in a tight loop).
+ *
+ * `npm run bench -- pause` runs only the runtime pause/resume figures (issue #5, pause-resume.ts).
  */
 
 const createCount = Number(process.env.BENCH_CREATES ?? 20);
@@ -119,6 +122,7 @@ const sections: Record<string, () => Promise<void>> = {
     await measureListing(rows, samples);
     await measureExpiry(rows, samples);
   },
+  pause: () => measurePauseResume(rows, samples),
 };
 
 async function main(): Promise<void> {

@@ -71,6 +71,8 @@ export async function buildCriu(update: (detail: string) => void, binary: string
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const missing = missingPackages(criuBuildPackages);
   if (missing.length > 0) {
+    // The package step refreshes the lists only when it installs something itself.
+    await runCommand('apt-get', ['update', '-q'], { env, onLine: update });
     update(`apt-get install ${missing.join(' ')}`);
     await runCommand(
       'apt-get',

@@ -113,7 +113,9 @@ export interface SandboxRuntime {
   /**
    * Brings a paused sandbox back under the same id, address and slot: remounts its disk and
    * template, then restores it (memory pause) or boots envd afresh (filesystem-only), and resolves
-   * once envd answers /health. The returned pid is the new host pid of its PID 1.
+   * once envd answers /health. The returned pid is the new host pid of its PID 1 (inside, pids are
+   * unchanged). A sandbox that an earlier, interrupted resume already restored (running, but
+   * still with its pause record) just has that resume's commit finished.
    * Errors: SANDBOX_NOT_FOUND, INVALID_TRANSITION (not paused, or another operation is running),
    * TEMPLATE_NOT_FOUND (its template was deleted), CAPACITY_EXHAUSTED (its slot was taken while
    * the claim was lost, e.g. a wiped slots dir), RUNTIME_FAILED (the restore failed: the sandbox

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type { PausedSandbox } from '../runtime.js';
-import { writeFileDurable } from './durable.js';
+import { fsyncPath, writeFileDurable } from './durable.js';
 
 /**
  * `pause.json`: the commit mark of a pause. It is written last, after the images (if any) and the
@@ -17,4 +17,11 @@ export async function readPauseRecord(file: string): Promise<PausedSandbox | und
   } catch {
     return undefined;
   }
+}
+
+/** Ends a pause: the record first (the commit: "not paused any more"), then the images it pointed at. */
+export async function removePauseRecord(paths: { dir: string; pauseRecord: string; images: string }): Promise<void> {
+  await fs.rm(paths.pauseRecord, { force: true });
+  await fsyncPath(paths.dir);
+  await fs.rm(paths.images, { recursive: true, force: true });
 }

@@ -78,6 +78,11 @@ test('a memory pause keeps pids, memory, files, connections and inotify watches'
     const { code, stdout } = await h.exec(id, 'cat /tmp/mem.before');
     return code === 0 && stdout.includes(' ') ? stdout : undefined;
   });
+  // A held file lock (apt, dpkg, sqlite do this): the dump needs --file-locks, the lock must survive.
+  await envdCall(endpoint, '/spawn', { cmd: 'exec flock /tmp/app.lock sleep 100000' });
+  await until('the lock to be held', async () =>
+    (await h.exec(id, 'flock -n /tmp/app.lock true')).code !== 0 ? true : undefined,
+  );
   await envdCall(endpoint, '/watch', { dir: '/tmp/watched' });
   await sh(h, id, 'touch /tmp/watched/one');
   const fileSum = await sh(h, id, 'head -c 1048576 /dev/urandom > /root/data.bin && sha256sum /root/data.bin');
@@ -116,6 +121,7 @@ test('a memory pause keeps pids, memory, files, connections and inotify watches'
   });
   assert.equal(memAfter, memBefore, 'a child keeps its pid and its 16 MiB of memory');
   assert.equal(await sh(h, id, 'sha256sum /root/data.bin'), fileSum, 'files written before pause are intact');
+  assert.notEqual((await h.exec(id, 'flock -n /tmp/app.lock true')).code, 0, 'the file lock is still held');
   await sh(h, id, 'touch /tmp/watched/two');
   await until('an inotify event after resume', async () => {
     const s = await envdState(resumed);
@@ -260,4 +266,54 @@ test('sweep keeps the paused sandboxes it is told to keep and deletes the others
   await assertNothingLeft(h.stateDir, dropped.endpoint.sandboxId, { veth: dropped.record.veth });
   const resumed = await restarted.resume(kept.endpoint.sandboxId);
   assert.equal((await fetch(`http://${resumed.address}:${resumed.envdPort}/health`)).status, 204);
+});
+
+test('resume with memory: false boots a memory-paused sandbox afresh from its disk', async (t) => {
+  const h = await createHarness(t);
+  const { endpoint } = await h.create();
+  const id = endpoint.sandboxId;
+  const fileSum = await sh(h, id, 'echo on-disk > /root/note && sha256sum /root/note');
+  const before = await envdState(endpoint);
+  await h.runtime.pause(id);
+  const resumed = await h.runtime.resume(id, { memory: false });
+  const after = await envdState(resumed);
+  assert.notEqual(after.secret, before.secret, 'cold start, not a restore');
+  assert.equal(await sh(h, id, 'sha256sum /root/note'), fileSum);
+  assert.equal(await fs.stat(sandboxPaths(h.stateDir, '/run/sandboxd', id).images).catch(() => undefined), undefined);
+});
+
+test('one pause or resume at a time per sandbox; kill waits for the one in flight', async (t) => {
+  const h = await createHarness(t);
+  const { endpoint, record } = await h.create();
+  const id = endpoint.sandboxId;
+  const pausing = h.runtime.pause(id);
+  await assert.rejects(h.runtime.pause(id), isCode('INVALID_TRANSITION'));
+  await assert.rejects(h.runtime.resume(id), isCode('INVALID_TRANSITION'));
+  const killing = h.runtime.kill(id);
+  assert.equal((await pausing).memory, true);
+  await killing;
+  await assertNothingLeft(h.stateDir, id, { veth: record.veth });
+});
+
+test('a resume that crashed before its commit is finished by the next resume or pause', async (t) => {
+  const h = await createHarness(t);
+  const { endpoint } = await h.create();
+  const id = endpoint.sandboxId;
+  const paths = sandboxPaths(h.stateDir, '/run/sandboxd', id);
+  const before = await envdState(endpoint);
+  const paused = await h.runtime.pause(id);
+  await h.runtime.resume(id);
+  // As if the process died between `runc restore` and removing pause.json: the record and images are back.
+  await fs.writeFile(paths.pauseRecord, JSON.stringify(paused));
+  await fs.mkdir(paths.images);
+  assert.equal((await h.runtime.list()).find((s) => s.sandboxId === id)?.status, 'running', 'the container wins');
+  const resumed = await h.runtime.resume(id);
+  assert.equal((await envdState(resumed)).secret, before.secret, 'the running sandbox was left alone');
+  assert.equal(await fs.stat(paths.pauseRecord).catch(() => undefined), undefined);
+  assert.equal(await fs.stat(paths.images).catch(() => undefined), undefined);
+
+  await fs.writeFile(paths.pauseRecord, JSON.stringify(paused));
+  const again = await h.runtime.pause(id);
+  assert.equal(again.memory, true, 'pause discards the stale record and pauses');
+  assert.equal((await envdState(await h.runtime.resume(id))).secret, before.secret);
 });

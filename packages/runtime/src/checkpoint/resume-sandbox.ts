@@ -10,9 +10,8 @@ import type { SandboxRecord } from '../runc/sandbox-record.js';
 import type { PausedSandbox } from '../runtime.js';
 import { idCount } from '../slots/slot.js';
 import type { SlotClaims } from '../slots/slot-claims.js';
-import { fsyncPath } from './durable.js';
 import { shareImagesDir } from './images-dir.js';
-import { writePauseRecord } from './pause-record.js';
+import { removePauseRecord, writePauseRecord } from './pause-record.js';
 
 export interface ResumeInput {
   runc: RuncCli;
@@ -93,11 +92,7 @@ async function resume(input: ResumeInput, scope: Scope): Promise<number> {
     });
   });
   await timer.step('health', () => input.waitForHealth(pid));
-  await timer.step('commit', async () => {
-    await fs.rm(paths.pauseRecord);
-    await fsyncPath(paths.dir);
-  });
-  await fs.rm(paths.images, { recursive: true, force: true });
+  await timer.step('commit', () => removePauseRecord(paths));
   return pid;
 }
 

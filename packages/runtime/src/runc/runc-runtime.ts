@@ -3,14 +3,16 @@ import path from 'node:path';
 import { isSandboxId, type Logger, SandboxdError, Scope, silentLogger } from '@sandboxd/common';
 import { ENVD_PORT } from '@sandboxd/protocol';
 import { readSandboxStats } from '../cgroups/cgroup-v1.js';
-import { readPauseRecord } from '../checkpoint/pause-record.js';
+import { readPauseRecord, removePauseRecord } from '../checkpoint/pause-record.js';
 import { pauseSandbox } from '../checkpoint/pause-sandbox.js';
 import { resumeSandbox } from '../checkpoint/resume-sandbox.js';
 import { defaultCriuBinary } from '../host/criu.js';
 import { defaultHelpersDir, ensureHelpers, type HelperPaths } from '../host/ensure-helpers.js';
+import { isDirectory, makeTraversable } from '../host/host-fs.js';
 import { StagedFile } from '../host/staged-file.js';
 import { defaultTemplatesDir, templateRootfs } from '../images/template-paths.js';
 import { setupHostNetwork } from '../netns/host-network.js';
+import { isAlive } from '../process/is-alive.js';
 import { settleAll } from '../process/settle-all.js';
 import { StepTimer } from '../process/step-timer.js';
 import { mountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
@@ -25,7 +27,7 @@ import type {
 } from '../runtime.js';
 import { idCount } from '../slots/slot.js';
 import { defaultSlotsDir, SlotClaims } from '../slots/slot-claims.js';
-import { destroySandbox } from './destroy-sandbox.js';
+import { destroyContainer, destroySandbox } from './destroy-sandbox.js';
 import { buildOciSpec } from './oci-spec.js';
 import { RuncCli } from './runc-cli.js';
 import { mountsDir, type SandboxPaths, sandboxesDir, sandboxPaths } from './sandbox-paths.js';
@@ -240,7 +242,11 @@ export class RuncRuntime implements SandboxRuntime {
   pause(sandboxId: string, options: PauseOptions = {}): Promise<PausedSandbox> {
     return this.#transition(sandboxId, 'pause', async ({ paths, record, timer, log }) => {
       if (await readPauseRecord(paths.pauseRecord)) {
-        throw new SandboxdError('INVALID_TRANSITION', `sandbox ${sandboxId} is already paused`);
+        if ((await this.#container(sandboxId))?.status !== 'running') {
+          throw new SandboxdError('INVALID_TRANSITION', `sandbox ${sandboxId} is already paused`);
+        }
+        // A resume that crashed after its restore, before its commit: the sandbox runs; the record is stale.
+        await removePauseRecord(paths);
       }
       const memory = options.memory ?? true;
       const paused = await pauseSandbox({ runc: this.#runc, paths, record, memory, timer, log });
@@ -251,8 +257,16 @@ export class RuncRuntime implements SandboxRuntime {
 
   resume(sandboxId: string, options: ResumeOptions = {}): Promise<SandboxEndpoint> {
     return this.#transition(sandboxId, 'resume', async ({ paths, record, timer, log }) => {
-      const paused = await readPauseRecord(paths.pauseRecord);
+      const [paused, container] = await Promise.all([readPauseRecord(paths.pauseRecord), this.#container(sandboxId)]);
       if (!paused) throw new SandboxdError('INVALID_TRANSITION', `sandbox ${sandboxId} is not paused`);
+      const endpoint = { sandboxId, address: record.address, envdPort: this.#o.envdPort };
+      if (container?.status === 'running') {
+        // An earlier resume restored it and crashed before its commit: finish that commit.
+        await removePauseRecord(paths);
+        return { ...endpoint, pid: container.pid };
+      }
+      // A dead leftover container (its restored PID 1 exited) would make `runc restore` fail with "exists".
+      if (container) await destroyContainer(sandboxId, this.#runc, record.veth);
       const lower = templateRootfs(this.#o.templatesDir, record.templateId);
       if (!(await isDirectory(lower))) {
         throw new SandboxdError('TEMPLATE_NOT_FOUND', `template ${record.templateId} of ${sandboxId} is gone`);
@@ -276,8 +290,14 @@ export class RuncRuntime implements SandboxRuntime {
         log,
       });
       log.info('sandbox resumed', { memory: restoreMemory, ms: timer.elapsedMs(), steps: timer.steps });
-      return { sandboxId, address: record.address, envdPort: this.#o.envdPort, pid };
+      return { ...endpoint, pid };
     });
+  }
+
+  /** runc's view of the container; its state dir is checked first, so the common "none" costs no runc spawn. */
+  async #container(sandboxId: string) {
+    if (!(await isDirectory(path.join(this.#runc.root, sandboxId)))) return undefined;
+    return this.#runc.state(sandboxId);
   }
 
   /** Runs one pause or resume: checks the id and that nothing else runs on the sandbox, times its steps. */
@@ -370,30 +390,5 @@ export class RuncRuntime implements SandboxRuntime {
       throw err;
     });
     return this.#helpers;
-  }
-}
-
-/** mkdir -p, then 0711 on the dir and its parent (ours): see sandbox-paths.ts. Higher parents must already be traversable. */
-async function makeTraversable(dir: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true });
-  for (const d of [path.dirname(dir), dir]) {
-    const stat = await fs.stat(d);
-    if ((stat.mode & 0o001) === 0) await fs.chmod(d, (stat.mode & 0o777) | 0o711);
-  }
-}
-
-function isDirectory(p: string): Promise<boolean> {
-  return fs.stat(p).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

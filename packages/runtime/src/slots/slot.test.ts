@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { SandboxdError } from '@sandboxd/common';
 import { slotCount, slotFor } from './slot.js';
 import { SlotClaims } from './slot-claims.js';
 
@@ -39,4 +40,20 @@ test('claims are exclusive across claimants, and a stale release frees nothing',
   await a.release(first.index, 'sbxa0xxxxxx');
   assert.equal(await a.read(first.index), undefined);
   assert.equal((await a.list()).length, 39);
+});
+
+test('reclaim restores a lost claim, accepts its own, and refuses a slot someone else holds', async (t) => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sandboxd-slots-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const claims = new SlotClaims(dir);
+  const slot = await claims.claim('/state/a', 'sbxpaused00000');
+  await fs.rm(path.join(dir, String(slot.index)));
+  assert.deepEqual(await claims.reclaim(slot.index, '/state/a', 'sbxpaused00000'), slot);
+  assert.equal((await claims.read(slot.index))?.sandboxId, 'sbxpaused00000');
+  assert.deepEqual(await claims.reclaim(slot.index, '/state/a', 'sbxpaused00000'), slot);
+  await assert.rejects(
+    claims.reclaim(slot.index, '/state/b', 'sbxother000000'),
+    (err) => SandboxdError.is(err) && err.code === 'CAPACITY_EXHAUSTED',
+  );
+  assert.equal((await claims.read(slot.index))?.sandboxId, 'sbxpaused00000');
 });

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
@@ -167,17 +168,37 @@ export interface EnvdState {
   events: number;
 }
 
+/**
+ * GETs from the fixture envd over a fresh TCP connection each time (no pooling): a pooled
+ * connection checkpointed with a paused sandbox is gone after a cold start and would fail the call.
+ */
+function envdGet(endpoint: SandboxEndpoint, pathAndQuery: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { host: endpoint.address, port: endpoint.envdPort, path: pathAndQuery, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+  });
+}
+
 export async function envdState(endpoint: SandboxEndpoint): Promise<EnvdState> {
-  const res = await fetch(`http://${endpoint.address}:${endpoint.envdPort}/state`);
+  const res = await envdGet(endpoint, '/state');
   assert.equal(res.status, 200);
-  return (await res.json()) as EnvdState;
+  return JSON.parse(res.body) as EnvdState;
 }
 
 /** Asks the fixture envd to do something (spawn a child, watch a dir), so it runs as envd's descendant. */
 export async function envdCall(endpoint: SandboxEndpoint, route: string, params: Record<string, string>) {
-  const res = await fetch(`http://${endpoint.address}:${endpoint.envdPort}${route}?${new URLSearchParams(params)}`);
+  const res = await envdGet(endpoint, `${route}?${new URLSearchParams(params)}`);
   assert.equal(res.status, 200);
-  return res.text();
+  return res.body;
 }
 
 /** The slot claim of a sandbox being created (to learn its veth before a failure is injected). */
