@@ -98,9 +98,30 @@ describe('control plane rejects bad input cleanly', () => {
     assert.equal(created.status, 201);
     const { sandboxID } = (await created.json()) as { sandboxID: string };
     t.after(() => server.api('DELETE', `/sandboxes/${sandboxID}`));
-    await expectError(await server.api('POST', `/sandboxes/${sandboxID}/pause`, {}), 501, /pause/);
     await expectError(await server.api('GET', `/sandboxes/${sandboxID}/metrics`), 501, /metrics/);
+    await expectError(await server.api('GET', '/sandboxes/doesnotexist0000/metrics'), 404);
+  });
+
+  test('pause, resume and lifecycle options validate their input', async (t) => {
+    const created = await server.api('POST', '/v2/sandboxes', { templateID: 'base' });
+    const { sandboxID } = (await created.json()) as { sandboxID: string };
+    t.after(() => server.api('DELETE', `/sandboxes/${sandboxID}`));
+    await expectError(await server.api('POST', `/sandboxes/${sandboxID}/pause`, { memory: 'yes' }), 400, /memory/);
+    await expectError(await server.api('POST', `/sandboxes/${sandboxID}/connect`, { memory: 1 }), 400, /memory/);
+    await expectError(await server.api('POST', `/sandboxes/${sandboxID}/resume`, {}), 409, /running/);
     await expectError(await server.api('POST', '/sandboxes/doesnotexist0000/pause', {}), 404);
+    await expectError(await server.api('POST', '/sandboxes/doesnotexist0000/resume', {}), 404);
+    await expectError(
+      await server.api('POST', '/v2/sandboxes', {
+        templateID: 'base',
+        autoPause: true,
+        autoPauseMemory: false,
+        autoResume: { enabled: true },
+      }),
+      400,
+      /autoResume/,
+    );
+    await expectError(await server.api('POST', '/v2/sandboxes', { templateID: 'base', autoResume: true }), 400);
   });
 
   test('unknown routes are JSON 404', async () => {
