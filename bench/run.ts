@@ -6,6 +6,7 @@ import { Sandbox } from 'e2b';
 import { startTestServer } from '../tests/support/server-harness.js';
 import { measureExpiry, measureListing } from './lifecycle.js';
 import { measurePauseResume } from './pause-resume.js';
+import { measureSdkPauseResume } from './pause-sdk.js';
 import { type BenchRow, percentile, timed } from './stats.js';
 
 /**
@@ -122,7 +123,10 @@ const sections: Record<string, () => Promise<void>> = {
     await measureListing(rows, samples);
     await measureExpiry(rows, samples);
   },
-  pause: () => measurePauseResume(rows, samples),
+  pause: async () => {
+    await measurePauseResume(rows, samples);
+    await measureSdkPauseResume(rows, samples);
+  },
 };
 
 async function main(): Promise<void> {

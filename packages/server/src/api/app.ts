@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics/registry.js';
 import type { Store } from '../store/store.js';
 import { toApiError } from './errors.js';
 import { mountEventRoutes } from './events.js';
+import { mountMetadataRoutes } from './metadata.js';
 import { mountPauseResumeRoutes } from './pause-resume.js';
 import type { ApiEnv } from './request.js';
 import { mountSandboxRoutes } from './sandboxes.js';
@@ -71,8 +72,10 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   });
 
   const schemas = buildSchemas(deps.config);
-  mountSandboxRoutes(app, deps.service, schemas, deps.config, deps.metrics, { domain: deps.publicDomain });
-  mountPauseResumeRoutes(app, deps.service, schemas, deps.config, { domain: deps.publicDomain });
+  const wire = { domain: deps.publicDomain };
+  mountSandboxRoutes(app, deps.service, schemas, deps.config, deps.metrics, wire);
+  mountPauseResumeRoutes(app, deps.service, schemas, deps.config, wire);
+  mountMetadataRoutes(app, deps.service, schemas, wire);
   mountEventRoutes(app, deps.service);
 
   app.notFound((c) => c.json({ code: 404, message: `no route for ${c.req.method} ${c.req.path}` }, 404));
