@@ -58,7 +58,7 @@ export function mountEventRoutes(app: Hono<ApiEnv>, service: SandboxService): vo
       // Subscribe before replaying, so nothing recorded in between falls through the gap;
       // whatever arrives twice is dropped by seq.
       const inbox = new EventInbox<StoredEvent>(inboxCapacity);
-      const unsubscribe = service.subscribeEvents(
+      const unsubscribe = service.events.subscribe(
         team,
         (e) => {
           if (sandboxId === undefined || e.sandboxId === sandboxId) inbox.push(e);
@@ -73,7 +73,7 @@ export function mountEventRoutes(app: Hono<ApiEnv>, service: SandboxService): vo
         if (since !== undefined) {
           lastSeq = since;
           for (;;) {
-            const batch = service.listEvents(team, { sandboxId, afterSeq: lastSeq, limit: replayBatch });
+            const batch = service.events.list(team, { sandboxId, afterSeq: lastSeq, limit: replayBatch });
             for (const e of batch) {
               await send(e);
               lastSeq = e.seq;
@@ -106,7 +106,7 @@ export function mountEventRoutes(app: Hono<ApiEnv>, service: SandboxService): vo
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new SandboxdError('INVALID_REQUEST', 'limit must be a whole number from 1 to 1000');
     }
-    const events = service.history(team, sandboxId, { afterSeq, limit });
+    const events = service.events.history(team, sandboxId, { afterSeq, limit });
     return c.json(events.map(toEventWire));
   });
 }

@@ -38,7 +38,7 @@ test('pause unroutes and persists; a second pause is 409; concurrent pauses join
     [record.id],
   );
   assert.deepEqual(
-    service.history(team, record.id, { limit: 10 }).map((e) => `${e.type}:${e.cause}`),
+    service.events.history(team, record.id, { limit: 10 }).map((e) => `${e.type}:${e.cause}`),
     ['created:user', 'running:user', 'pausing:user', 'paused:user'],
   );
 });
@@ -72,7 +72,7 @@ test('auto-pause at the deadline, then a wake on traffic when autoResume is set'
     await new Promise((r) => setTimeout(r, 50));
   assert.equal(store.getSandbox(record.id)?.state, 'paused');
   assert.equal(store.getSandbox(plain.id)?.state, 'paused');
-  assert.equal(service.history(team, record.id, { limit: 10 }).at(-1)?.cause, 'timeout');
+  assert.equal(service.events.history(team, record.id, { limit: 10 }).at(-1)?.cause, 'timeout');
   await Promise.all([service.wakeOnTraffic(record.id), service.wakeOnTraffic(record.id)]);
   assert.equal(store.getSandbox(record.id)?.state, 'running', 'traffic woke it');
   assert.ok(service.route(record.id));

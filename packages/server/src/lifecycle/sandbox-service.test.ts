@@ -153,7 +153,7 @@ test('metadata updates are team-scoped, recorded, and seen by get and list', asy
     /not found/,
   );
   assert.deepEqual(
-    service.history(team, record.id, { limit: 10 }).map((e) => e.type),
+    service.events.history(team, record.id, { limit: 10 }).map((e) => e.type),
     ['created', 'running', 'metadata-updated'],
   );
 });
@@ -164,7 +164,7 @@ test('event subscribers get their own team’s events with seqs, in order, and h
   const { service } = fixture;
   const seen: Array<[string, number]> = [];
   let closed = false;
-  const unsubscribe = service.subscribeEvents(
+  const unsubscribe = service.events.subscribe(
     team,
     (e) => seen.push([e.type, e.seq]),
     () => {
@@ -187,7 +187,7 @@ test('event subscribers get their own team’s events with seqs, in order, and h
   assert.equal(closed, false, 'an unsubscribed listener is not called at close');
   const late = openServiceFixture();
   t.after(() => late.close());
-  late.service.subscribeEvents(
+  late.service.events.subscribe(
     team,
     () => {},
     () => {

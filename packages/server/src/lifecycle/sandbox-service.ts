@@ -1,27 +1,17 @@
 import { type Clock, type Logger, newSandboxId, randomToken, SandboxdError } from '@sandboxd/common';
-import {
-  ENVD_CONFIG_ENV,
-  ENVD_PORT,
-  ENVD_VERSION,
-  type EnvdInitRequest,
-  encodeEnvdBootConfig,
-  INIT_TOKEN_HEADER,
-} from '@sandboxd/protocol';
+import { ENVD_CONFIG_ENV, ENVD_PORT, ENVD_VERSION, encodeEnvdBootConfig } from '@sandboxd/protocol';
 import type { SandboxEndpoint, SandboxLimits, SandboxRuntime } from '@sandboxd/runtime';
-import type {
-  EventFilter,
-  ListSandboxesQuery,
-  SandboxEvent,
-  SandboxRecord,
-  SandboxState,
-  Store,
-  StoredEvent,
-  Team,
-} from '../store/store.js';
+import type { ListSandboxesQuery, SandboxEvent, SandboxRecord, SandboxState, Store, Team } from '../store/store.js';
+import { Admission, deadlineFor } from './admission.js';
 import { DeadlineScheduler } from './deadline-scheduler.js';
-import { EventHub } from './event-hub.js';
+import { EventLog } from './event-log.js';
+import { RouteTable, type SandboxRoute } from './route-table.js';
+
+export type { SandboxRoute } from './route-table.js';
+
 import { SerialQueue } from './serial-queue.js';
 import { assertTransition, visibleStates } from './transitions.js';
+import { claimWarmSandbox } from './warm-handover.js';
 import type { WarmPool } from './warm-pool.js';
 
 export interface CreateSandboxCommand {
@@ -34,13 +24,6 @@ export interface CreateSandboxCommand {
   autoPause: boolean;
   autoPauseMemory: boolean;
   autoResume: boolean;
-}
-
-/** Where a running sandbox's envd can be reached; the proxy's routing table. */
-export interface SandboxRoute {
-  sandboxId: string;
-  address: string;
-  envdPort: number;
 }
 
 export interface SandboxServiceOptions {
@@ -68,8 +51,6 @@ export interface LifecycleHooks {
 /** Builds the next metadata from the current one; throws INVALID_REQUEST when the result is invalid. */
 export type MetadataUpdate = (current: Record<string, string>) => Record<string, string>;
 
-type StopListener = (sandboxId: string) => void;
-
 /** After an auto-pause on timeout failed (the sandbox runs on), when to try again. */
 const pauseRetryMs = 60_000;
 
@@ -80,16 +61,16 @@ const pauseRetryMs = 60_000;
  */
 export class SandboxService {
   readonly #queue = new SerialQueue();
-  readonly #routes = new Map<string, SandboxRoute>();
-  readonly #stopListeners = new Set<StopListener>();
+  readonly #routes = new RouteTable();
   readonly #scheduler: DeadlineScheduler;
-  readonly #events = new EventHub();
-  /** Creates admitted but not yet in the store, per team: they count against the concurrent limit. */
-  readonly #admitting = new Map<string, number>();
+  /** Every transition, recorded and streamed (GET /events). */
+  readonly events: EventLog;
+  readonly #admission = new Admission();
   /** Pauses under way: a second pause call joins the first instead of answering 409. */
   readonly #pausing = new Map<string, Promise<void>>();
 
   constructor(private readonly o: SandboxServiceOptions) {
+    this.events = new EventLog(o.store, o.clock);
     this.#scheduler = new DeadlineScheduler(
       {
         nextDeadline: () => o.store.nextDeadline(),
@@ -109,30 +90,32 @@ export class SandboxService {
   }
 
   /** Called with a sandbox id whenever it stops serving (kill, expiry): the proxy drops its streams. */
-  onStop(listener: StopListener): () => void {
-    this.#stopListeners.add(listener);
-    return () => this.#stopListeners.delete(listener);
+  onStop(listener: (sandboxId: string) => void): () => void {
+    return this.#routes.onDrop(listener);
   }
 
   async create(team: Team, cmd: CreateSandboxCommand): Promise<SandboxRecord> {
     if (!(await this.o.templateExists(cmd.templateId))) {
       throw new SandboxdError('TEMPLATE_NOT_FOUND', `template '${cmd.templateId}' not found`);
     }
-    const release = this.#admit(team);
+    const release = this.#admission.admit(team, this.o.store.countActiveSandboxes(team.id));
     try {
       const envdAccessToken = cmd.secure ? randomToken(24) : null;
-      const warm = await this.#claimWarm(cmd, envdAccessToken);
+      const warm = await claimWarmSandbox(this.o, cmd.templateId, {
+        envVars: cmd.envVars,
+        ...(envdAccessToken ? { accessToken: envdAccessToken } : {}),
+      });
       const record = this.#newRecord(team, cmd, warm?.sandboxId ?? newSandboxId(), envdAccessToken);
       if (warm) {
         // Handed over already: the sandbox is serving under its owner's token.
         const running: SandboxRecord = { ...record, state: 'running', address: warm.address, envdPort: warm.envdPort };
         this.o.store.insertSandbox(running);
-        this.#event(running, 'created', 'user', 'from the warm pool');
+        this.events.record(running, 'created', 'user', 'from the warm pool');
         this.#serve(running, warm, true);
         return running;
       }
       this.o.store.insertSandbox(record);
-      this.#event(record, 'created', 'user');
+      this.events.record(record, 'created', 'user');
       release(); // the stored row counts itself from here on
       return await this.#queue.run(record.id, () => this.#startCold(team, cmd, record));
     } finally {
@@ -166,7 +149,7 @@ export class SandboxService {
       address: null,
       envdPort: null,
     };
-    return { ...record, endAt: this.#deadline(team, record, cmd.timeoutSeconds) };
+    return { ...record, endAt: deadlineFor(team, record.runtimeStartedAt, cmd.timeoutSeconds, this.o.clock.now()) };
   }
 
   async #startCold(team: Team, cmd: CreateSandboxCommand, record: SandboxRecord): Promise<SandboxRecord> {
@@ -182,7 +165,7 @@ export class SandboxService {
       const running: SandboxRecord = {
         ...record,
         state: 'running',
-        endAt: this.#deadline(team, record, cmd.timeoutSeconds),
+        endAt: deadlineFor(team, record.runtimeStartedAt, cmd.timeoutSeconds, this.o.clock.now()),
         address: endpoint.address,
         envdPort: endpoint.envdPort,
       };
@@ -197,69 +180,9 @@ export class SandboxService {
     } catch (err) {
       log.error('sandbox create failed', { err });
       this.o.store.updateSandbox(record.id, { state: 'killed' });
-      this.#event(record, 'killed', 'error', err instanceof Error ? err.message : String(err));
+      this.events.record(record, 'killed', 'error', err instanceof Error ? err.message : String(err));
       if (SandboxdError.is(err)) throw err;
       throw new SandboxdError('RUNTIME_FAILED', 'failed to start the sandbox', { cause: err });
-    }
-  }
-
-  /**
-   * Checks the team's concurrent limit and holds a place until the row is in the store, so that
-   * parallel creates cannot all pass the check. Returns the release of that place.
-   */
-  #admit(team: Team): () => void {
-    const admitting = this.#admitting.get(team.id) ?? 0;
-    if (this.o.store.countActiveSandboxes(team.id) + admitting >= team.maxConcurrentSandboxes) {
-      throw new SandboxdError(
-        'CAPACITY_EXHAUSTED',
-        `team has reached its limit of ${team.maxConcurrentSandboxes} concurrent sandboxes`,
-        { retryAfterSeconds: 1 },
-      );
-    }
-    this.#admitting.set(team.id, admitting + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.#admitting.get(team.id) ?? 1) - 1;
-      if (left > 0) this.#admitting.set(team.id, left);
-      else this.#admitting.delete(team.id);
-    };
-  }
-
-  /**
-   * now + timeout, clamped to the team's longest continuous run counted from the start of this
-   * run (E2B: 1 h on Base, 24 h on Pro; pausing and resuming starts a new run).
-   */
-  #deadline(team: Team, record: Pick<SandboxRecord, 'runtimeStartedAt'>, timeoutSeconds: number): number {
-    const wanted = this.o.clock.now() + timeoutSeconds * 1000;
-    return Math.min(wanted, record.runtimeStartedAt + team.maxRuntimeSeconds * 1000);
-  }
-
-  /**
-   * Takes a pre-started sandbox and hands it over (envd `POST /init`). Any failure kills that
-   * sandbox and falls back to a cold start: the pool is an accelerator, never a point of failure.
-   */
-  async #claimWarm(cmd: CreateSandboxCommand, accessToken: string | null): Promise<SandboxEndpoint | undefined> {
-    const pool = this.o.pool;
-    if (!pool || cmd.templateId !== pool.templateId) return undefined;
-    const pooled = pool.take();
-    if (!pooled) return undefined;
-    const { endpoint } = pooled;
-    try {
-      const body: EnvdInitRequest = { envVars: cmd.envVars, ...(accessToken ? { accessToken } : {}) };
-      const res = await fetch(`http://${endpoint.address}:${endpoint.envdPort}/init`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [INIT_TOKEN_HEADER]: pooled.initToken },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(5_000),
-      });
-      if (res.status !== 204) throw new Error(`envd /init answered ${res.status}`);
-      return endpoint;
-    } catch (err) {
-      this.o.logger.warn('warm sandbox hand-over failed; starting cold', { sandboxId: endpoint.sandboxId, err });
-      void this.o.runtime.kill(endpoint.sandboxId).catch(() => {});
-      return undefined;
     }
   }
 
@@ -289,9 +212,9 @@ export class SandboxService {
     this.get(team, sandboxId);
     await this.#queue.run(sandboxId, async () => {
       const record = this.#requireState(sandboxId, ['running']);
-      const endAt = this.#deadline(team, record, timeoutSeconds);
+      const endAt = deadlineFor(team, record.runtimeStartedAt, timeoutSeconds, this.o.clock.now());
       this.o.store.updateSandbox(sandboxId, { endAt });
-      this.#event(record, 'timeout-set', 'user', new Date(endAt).toISOString());
+      this.events.record(record, 'timeout-set', 'user', new Date(endAt).toISOString());
       this.#scheduler.reschedule();
     });
   }
@@ -313,7 +236,10 @@ export class SandboxService {
       if (record.state === 'paused') {
         return { record: await this.#resume(team, record, timeoutSeconds, options.memory, 'user'), resumed: true };
       }
-      const endAt = Math.max(record.endAt, this.#deadline(team, record, timeoutSeconds));
+      const endAt = Math.max(
+        record.endAt,
+        deadlineFor(team, record.runtimeStartedAt, timeoutSeconds, this.o.clock.now()),
+      );
       if (endAt !== record.endAt) {
         this.o.store.updateSandbox(sandboxId, { endAt });
         this.#scheduler.reschedule();
@@ -380,35 +306,9 @@ export class SandboxService {
       const record = this.get(team, sandboxId);
       const metadata = update(record.metadata);
       this.o.store.updateSandbox(sandboxId, { metadata });
-      this.#event(record, 'metadata-updated', 'user');
+      this.events.record(record, 'metadata-updated', 'user');
       return { ...record, metadata };
     });
-  }
-
-  /** Recorded lifecycle events of a team, oldest first (see Store.listEvents). */
-  listEvents(team: Team, filter: Omit<EventFilter, 'teamId'>): StoredEvent[] {
-    return this.o.store.listEvents({ ...filter, teamId: team.id });
-  }
-
-  /** One sandbox's recorded events, also after it was killed; 404 for another team's or unknown id. */
-  history(team: Team, sandboxId: string, filter: Omit<EventFilter, 'teamId' | 'sandboxId'>): StoredEvent[] {
-    const record = this.o.store.getSandbox(sandboxId);
-    if (!record || record.teamId !== team.id) {
-      throw new SandboxdError('SANDBOX_NOT_FOUND', `sandbox ${sandboxId} not found`);
-    }
-    return this.listEvents(team, { ...filter, sandboxId });
-  }
-
-  /**
-   * Live lifecycle events of one team, each delivered once it is recorded. `onClose` runs when the
-   * server shuts down. Returns the unsubscribe.
-   */
-  subscribeEvents(team: Team, listener: (event: StoredEvent) => void, onClose: () => void): () => void {
-    if (this.#events.closed) {
-      queueMicrotask(onClose);
-      return () => {};
-    }
-    return this.#events.subscribe(team.id, listener, onClose);
   }
 
   /**
@@ -437,8 +337,7 @@ export class SandboxService {
       if (sandbox?.status === 'running' && (record.state === 'running' || interrupted)) {
         if (record.state === 'resuming') {
           const team = this.o.store.getTeam(record.teamId);
-          const run = { ...record, runtimeStartedAt: now };
-          const endAt = team ? this.#deadline(team, run, record.timeoutSeconds) : now + record.timeoutSeconds * 1000;
+          const endAt = team ? deadlineFor(team, now, record.timeoutSeconds, now) : now + record.timeoutSeconds * 1000;
           this.o.store.updateSandbox(record.id, { runtimeStartedAt: now, endAt, pausedAt: null, pausedMemory: null });
         }
         this.o.store.updateSandbox(record.id, {
@@ -446,8 +345,8 @@ export class SandboxService {
           address: sandbox.address,
           envdPort: sandbox.envdPort,
         });
-        if (interrupted) this.#event(record, record.state === 'resuming' ? 'resumed' : 'running', 'system');
-        this.#routes.set(record.id, { sandboxId: record.id, address: sandbox.address, envdPort: sandbox.envdPort });
+        if (interrupted) this.events.record(record, record.state === 'resuming' ? 'resumed' : 'running', 'system');
+        this.#routes.set(record.id, sandbox);
         adopted.push(record.id);
         continue;
       }
@@ -458,13 +357,18 @@ export class SandboxService {
             pausedAt: record.pausedAt ?? now,
             pausedMemory: sandbox.paused?.memory ?? true,
           });
-          this.#event(record, 'paused', 'system', 'an interrupted pause or resume left it paused');
+          this.events.record(record, 'paused', 'system', 'an interrupted pause or resume left it paused');
         }
         paused.push(record.id);
         continue;
       }
       this.o.store.updateSandbox(record.id, { state: 'killed' });
-      this.#event(record, 'killed', 'system', `${record.state} sandbox not found intact after a restart of the server`);
+      this.events.record(
+        record,
+        'killed',
+        'system',
+        `${record.state} sandbox not found intact after a restart of the server`,
+      );
       lost.push(record.id);
     }
     const swept = await this.o.runtime.sweep(new Set([...adopted, ...paused]));
@@ -474,7 +378,7 @@ export class SandboxService {
 
   /** Ends every live event stream (first step of a shutdown: they would hold the HTTP server open). */
   closeEventStreams(): void {
-    this.#events.close();
+    this.events.close();
   }
 
   /** Stop the scheduler and let in-flight operations finish; sandboxes keep running. */
@@ -513,7 +417,7 @@ export class SandboxService {
     const sandboxId = record.id;
     assertTransition(sandboxId, record.state, 'pausing');
     this.o.store.updateSandbox(sandboxId, { state: 'pausing' });
-    this.#event(record, 'pausing', cause, memory ? 'memory and disk' : 'disk only');
+    this.events.record(record, 'pausing', cause, memory ? 'memory and disk' : 'disk only');
     // Unrouted first: open streams are dropped and new requests get 502 (or wake it, with
     // autoResume, once the pause is done) while CRIU dumps.
     this.#unroute(sandboxId);
@@ -523,7 +427,12 @@ export class SandboxService {
       this.o.store.updateSandbox(sandboxId, { state: 'paused', pausedAt: this.o.clock.now(), pausedMemory: memory });
       const ms = performance.now() - started;
       this.o.hooks?.paused?.(ms, memory);
-      this.#event(record, 'paused', cause, `${memory ? 'memory and disk' : 'disk only'}, ${paused.imageBytes} bytes`);
+      this.events.record(
+        record,
+        'paused',
+        cause,
+        `${memory ? 'memory and disk' : 'disk only'}, ${paused.imageBytes} bytes`,
+      );
       this.o.logger.info('sandbox paused', { sandboxId, memory, ms: Math.round(ms), imageBytes: paused.imageBytes });
       this.#scheduler.reschedule();
     } catch (err) {
@@ -532,8 +441,8 @@ export class SandboxService {
       const left = (await this.o.runtime.list().catch(() => [])).find((s) => s.sandboxId === sandboxId);
       if (left?.status === 'running') {
         this.o.store.updateSandbox(sandboxId, { state: 'running' });
-        this.#routes.set(sandboxId, { sandboxId, address: left.address, envdPort: left.envdPort });
-        this.#event(record, 'running', 'error', 'the pause failed; the sandbox runs on');
+        this.#routes.set(sandboxId, left);
+        this.events.record(record, 'running', 'error', 'the pause failed; the sandbox runs on');
       } else {
         await this.#kill(sandboxId, 'error');
       }
@@ -553,14 +462,14 @@ export class SandboxService {
     cause: SandboxEvent['cause'],
   ): Promise<SandboxRecord> {
     const sandboxId = record.id;
-    const release = this.#admit(team);
+    const release = this.#admission.admit(team, this.o.store.countActiveSandboxes(team.id));
     try {
       assertTransition(sandboxId, record.state, 'resuming');
       this.o.store.updateSandbox(sandboxId, { state: 'resuming' });
     } finally {
       release(); // the `resuming` row counts itself
     }
-    this.#event(record, 'resuming', cause);
+    this.events.record(record, 'resuming', cause);
     const started = performance.now();
     try {
       // A fresh boot (disk-only pause, or memory: false) starts envd from its boot config again:
@@ -570,11 +479,11 @@ export class SandboxService {
         envdEnv: this.#envdEnv(record),
       });
       const now = this.o.clock.now();
-      const run = { ...record, runtimeStartedAt: now };
       const running: SandboxRecord = {
-        ...run,
+        ...record,
+        runtimeStartedAt: now,
         state: 'running',
-        endAt: this.#deadline(team, run, timeoutSeconds),
+        endAt: deadlineFor(team, now, timeoutSeconds, now),
         address: endpoint.address,
         envdPort: endpoint.envdPort,
         pausedAt: null,
@@ -589,17 +498,17 @@ export class SandboxService {
         pausedAt: null,
         pausedMemory: null,
       });
-      this.#routes.set(sandboxId, { sandboxId, address: endpoint.address, envdPort: endpoint.envdPort });
+      this.#routes.set(sandboxId, endpoint);
       const ms = performance.now() - started;
       this.o.hooks?.resumed?.(ms);
-      this.#event(running, 'resumed', cause);
+      this.events.record(running, 'resumed', cause);
       this.o.logger.info('sandbox resumed', { sandboxId, ms: Math.round(ms) });
       this.#scheduler.reschedule();
       return running;
     } catch (err) {
       this.o.logger.error('sandbox resume failed', { sandboxId, err });
       this.o.store.updateSandbox(sandboxId, { state: 'paused' });
-      this.#event(record, 'paused', 'error', 'the resume failed; the sandbox stays paused');
+      this.events.record(record, 'paused', 'error', 'the resume failed; the sandbox stays paused');
       if (SandboxdError.is(err) && err.code !== 'RUNTIME_FAILED') throw err;
       throw new SandboxdError('RUNTIME_FAILED', 'failed to resume the sandbox; it stays paused with its state', {
         cause: err,
@@ -609,8 +518,7 @@ export class SandboxService {
 
   /** Stops routing to the sandbox: the proxy answers 502 and drops its open streams. */
   #unroute(sandboxId: string): void {
-    this.#routes.delete(sandboxId);
-    for (const listener of this.#stopListeners) listener(sandboxId);
+    this.#routes.drop(sandboxId);
   }
 
   async #kill(sandboxId: string, cause: SandboxEvent['cause']): Promise<void> {
@@ -628,14 +536,14 @@ export class SandboxService {
       throw new SandboxdError('RUNTIME_FAILED', 'failed to kill the sandbox', { cause: err });
     }
     this.o.store.updateSandbox(sandboxId, { state: 'killed' });
-    this.#event(record, 'killed', cause);
+    this.events.record(record, 'killed', cause);
     this.#scheduler.reschedule();
   }
 
   /** The sandbox is running and stored as such: route it, record it, and watch its deadline. */
   #serve(running: SandboxRecord, endpoint: SandboxEndpoint, warm: boolean): void {
-    this.#routes.set(running.id, { sandboxId: running.id, address: endpoint.address, envdPort: endpoint.envdPort });
-    this.#event(running, 'running', 'user');
+    this.#routes.set(running.id, endpoint);
+    this.events.record(running, 'running', 'user');
     this.#scheduler.reschedule();
     this.o.logger.info('sandbox running', {
       sandboxId: running.id,
@@ -673,19 +581,5 @@ export class SandboxService {
   #limits(): Pick<SandboxRecord, 'cpuCount' | 'memoryMiB' | 'diskSizeMiB'> {
     const { cpuCount, memoryMiB, diskSizeMiB } = this.o.limits;
     return { cpuCount, memoryMiB, diskSizeMiB };
-  }
-
-  /** Records a lifecycle event, then tells live subscribers (they see it with its seq). */
-  #event(record: SandboxRecord, type: string, cause: SandboxEvent['cause'], detail?: string): void {
-    const event: SandboxEvent = {
-      sandboxId: record.id,
-      teamId: record.teamId,
-      time: this.o.clock.now(),
-      type,
-      cause,
-      ...(detail === undefined ? {} : { detail }),
-    };
-    const seq = this.o.store.recordEvent(event);
-    this.#events.publish({ ...event, seq });
   }
 }
