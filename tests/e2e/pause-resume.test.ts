@@ -93,6 +93,18 @@ describe('pause and resume with full memory state', () => {
     assert.ok(ttl > 290_000 && ttl <= 300_000, `a new timeout starts at resume (${ttl} ms)`);
   });
 
+  test('a sandbox that never ran a command before its pause runs one after the resume', async (t) => {
+    // Regression: envd aborted at its first wasm compile after a restore (V8's PKU-guarded wasm
+    // code space is not restorable); a sandbox that had run a command before had compiled it.
+    const sbx = await Sandbox.create({ timeoutMs: 120_000 });
+    t.after(() => Sandbox.kill(sbx.sandboxId));
+    assert.equal(await sbx.pause(), true);
+    const resumed = await Sandbox.connect(sbx.sandboxId);
+    assert.equal((await resumed.commands.run('echo after')).stdout, 'after\n');
+    assert.equal(await resumed.pause(), true, 'and it can pause again');
+    assert.equal((await (await Sandbox.connect(sbx.sandboxId)).commands.run('echo again')).stdout, 'again\n');
+  });
+
   test('a disk-only pause keeps the files and boots afresh', async (t) => {
     const sbx = await Sandbox.create({ timeoutMs: 120_000 });
     t.after(() => Sandbox.kill(sbx.sandboxId));

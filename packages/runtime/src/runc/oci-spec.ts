@@ -82,7 +82,7 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },
-      args: [sandboxInit, '-s', '--', sandboxNode, sandboxEnvd],
+      args: [sandboxInit, '-s', '--', sandboxNode, '--no-wasm-memory-protection-keys', sandboxEnvd],
       env,
       cwd: '/',
       capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities },
