@@ -55,8 +55,7 @@ test('a restart re-adopts running sandboxes and sweeps orphans left by a crash',
   await keep.files.write('/home/user/state.txt', 'kept');
 
   // Crash: SIGKILL, then forget the orphan's row as if the crash hit before it was committed.
-  first.process.kill('SIGKILL');
-  await new Promise((r) => first.process.once('exit', r));
+  await first.halt('SIGKILL');
   const db = path.join(first.dataDir, 'sandboxd.db');
   execFileSync(process.execPath, [
     '-e',

@@ -221,8 +221,7 @@ describe('paused sandboxes survive restarts and a reboot', () => {
 
     const restart = async (signal: NodeJS.Signals) => {
       assert.equal(await Sandbox.pause(sbx.sandboxId), true);
-      server.process.kill(signal);
-      await new Promise((r) => server.process.once('exit', r));
+      await server.halt(signal);
       server = await startTestServer({ reuseDataDir: server.dataDir, apiKey: server.apiKey, env });
       server.useForE2b();
       assert.equal((await Sandbox.getInfo(sbx.sandboxId)).state, 'paused', `paused after ${signal}`);
@@ -236,8 +235,7 @@ describe('paused sandboxes survive restarts and a reboot', () => {
     // The reboot: the server stops, then everything but the data directory goes: the run dir
     // (mount points, staged envd), runc's state and the machine-wide slot claim.
     assert.equal(await Sandbox.pause(sbx.sandboxId), true);
-    server.process.kill('SIGTERM');
-    await new Promise((r) => server.process.once('exit', r));
+    await server.halt('SIGTERM');
     fs.rmSync(runDir, { recursive: true, force: true });
     fs.rmSync(path.join(server.dataDir, 'runtime', 'runc'), { recursive: true, force: true });
     const slotsDir = '/var/lib/sandboxd/slots';

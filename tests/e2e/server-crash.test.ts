@@ -16,8 +16,7 @@ test('after SIGKILL, a restart re-adopts sandboxes and their deadlines still fir
   const short = await Sandbox.create({ timeoutMs: 12_000 });
   const shortEnd = (await short.getInfo()).endAt.getTime();
 
-  first.process.kill('SIGKILL');
-  await new Promise((r) => first.process.once('exit', r));
+  await first.halt('SIGKILL');
   assert.equal(await fetch(first.url).catch(() => 'down'), 'down', 'the server is gone');
 
   second = await startTestServer({

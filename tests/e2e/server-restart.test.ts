@@ -18,9 +18,9 @@ test('SIGTERM stops the server cleanly; its sandboxes keep running and are serve
   t.after(() => events.close());
   await events.next((e) => e.event === 'ready');
 
-  first.process.kill('SIGTERM');
+  const exited = first.halt('SIGTERM');
   assert.equal(await events.ended, true, 'the shutdown ends open event streams cleanly');
-  const code = await new Promise<number | null>((resolve) => first.process.once('exit', (c) => resolve(c)));
+  const code = await exited;
   assert.equal(code, 0, 'the server exits 0 on SIGTERM');
   assert.ok(
     first.logs.some((l) => l.includes('shutting down')),

@@ -57,7 +57,6 @@ test('creates are handed pre-started sandboxes, each private to its owner; shutd
 
   await a.kill();
   await b.kill();
-  server.process.kill('SIGTERM');
-  await new Promise((r) => server.process.once('exit', r));
+  await server.halt('SIGTERM');
   assert.deepEqual(containers(), [], 'no pooled sandbox survives a clean shutdown');
 });

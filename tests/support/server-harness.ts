@@ -20,6 +20,8 @@ export interface TestServer {
   api(method: string, pathname: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   /** Runs `sandboxd <args>` (e.g. `key create --team t`) against this server's data directory. */
   cli(args: string[]): string;
+  /** Sends `signal` and waits for the exit (code, or null for a signal): a crash or a shutdown, no cleanup. */
+  halt(signal: NodeJS.Signals): Promise<number | null>;
   /** Kill every sandbox this server knows, then stop it (SIGTERM) and remove its data directory. */
   stop(): Promise<void>;
 }
@@ -96,6 +98,14 @@ export async function startTestServer(
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );
+    },
+    halt(signal) {
+      const exited = new Promise<number | null>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+        else child.once('exit', (code) => resolve(code));
+      });
+      child.kill(signal);
+      return exited;
     },
     stop() {
       stopped ??= (async () => {
