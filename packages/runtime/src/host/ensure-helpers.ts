@@ -9,13 +9,19 @@ export interface HelperPaths {
   idmount: string;
   /** OCI prestart hook that plumbs the sandbox's veth (see native/nethook.sh). */
   netHook: string;
+  /** envd's terminal helper, bind-mounted into every sandbox (see native/pty-helper.c). */
+  ptyHelper: string;
 }
 
 export const defaultHelpersDir = '/var/lib/sandboxd/helpers';
 const nativeDir = fileURLToPath(new URL('../../native/', import.meta.url));
 
 export function helperPaths(helpersDir: string): HelperPaths {
-  return { idmount: path.join(helpersDir, 'idmount'), netHook: path.join(helpersDir, 'nethook.sh') };
+  return {
+    idmount: path.join(helpersDir, 'idmount'),
+    netHook: path.join(helpersDir, 'nethook.sh'),
+    ptyHelper: path.join(helpersDir, 'pty-helper'),
+  };
 }
 
 /**
@@ -31,6 +37,13 @@ export async function ensureHelpers(helpersDir: string = defaultHelpersDir): Pro
     const tmp = `${paths.idmount}.${process.pid}.tmp`;
     await runCommand('gcc', ['-O2', '-Wall', '-o', tmp, idmountSource], { timeoutMs: 60_000 });
     await fs.rename(tmp, paths.idmount);
+  }
+  const ptySource = path.join(nativeDir, 'pty-helper.c');
+  if (await isStale(paths.ptyHelper, ptySource)) {
+    // Static: it runs inside sandboxes, whose template may carry any (or no) libc.
+    const tmp = `${paths.ptyHelper}.${process.pid}.tmp`;
+    await runCommand('gcc', ['-O2', '-Wall', '-static', '-o', tmp, ptySource], { timeoutMs: 60_000 });
+    await fs.rename(tmp, paths.ptyHelper);
   }
   const hookSource = path.join(nativeDir, 'nethook.sh');
   if (await isStale(paths.netHook, hookSource)) {

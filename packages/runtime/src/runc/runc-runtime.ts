@@ -184,6 +184,7 @@ export class RuncRuntime implements SandboxRuntime {
       initBinary: this.#o.initBinary,
       nodeBinary: this.#o.nodeBinary,
       envdBundlePath,
+      ptyHelper: helpers.ptyHelper,
       netHook: {
         path: helpers.netHook,
         veth: slot.veth,
