@@ -1,7 +1,8 @@
 /**
  * envd's HTTP server: `/health` and `/files` as plain routes, everything else through the Connect
- * adapter (`/process.Process/*`, `/filesystem.Filesystem/*`). HTTP/1.1 only: the SDK never
- * attempts h2c (e2b-protocol §1.4).
+ * adapter (`/process.Process/*`, `/filesystem.Filesystem/*`), and `CONNECT 127.0.0.1:<port>`
+ * for the proxy to reach loopback-only user ports. HTTP/1.1 only: the SDK never attempts h2c
+ * (e2b-protocol §1.4).
  */
 import http from 'node:http';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
@@ -11,6 +12,7 @@ import type { EnvdConfig } from './config.js';
 import { sendJson } from './http/errors.js';
 import { handleFiles } from './http/files-route.js';
 import { handleInit } from './http/init-route.js';
+import { handlePortTunnel } from './ports/port-tunnel.js';
 import { filesystemService } from './rpc/filesystem/filesystem-service.js';
 import { envdInterceptor } from './rpc/interceptor.js';
 import { processService } from './rpc/process/process-service.js';
@@ -51,6 +53,10 @@ export function createEnvd(config: EnvdConfig, log: Logger): Envd {
       return;
     }
     rpc(req, res);
+  });
+  server.on('connect', (req, socket, head) => {
+    // A warm-pool sandbox nobody owns yet serves no ports either.
+    handlePortTunnel(req, socket, head, config.initToken !== undefined);
   });
   // Uploads and process streams legitimately last for hours; the default 300 s request timeout
   // would cut an upload off midway.

@@ -69,7 +69,15 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     ...(pool ? { pool } : {}),
   });
   const metrics = createMetrics({ runningSandboxes: () => service.runningCount() });
-  const proxy = new SandboxProxy({ route: (id) => service.route(id), logger, metrics });
+  const proxy = new SandboxProxy({
+    route: (id) => service.route(id),
+    signedCandidates: () =>
+      store
+        .sandboxesInStates(['running'])
+        .flatMap((r) => (r.envdAccessToken ? [{ sandboxId: r.id, envdAccessToken: r.envdAccessToken }] : [])),
+    logger,
+    metrics,
+  });
   service.onStop((id) => proxy.dropSandbox(id));
   const reconciled = await service.reconcile();
   logger.info('reconciled with the runtime', {
@@ -92,7 +100,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   });
   const apiListener = getRequestListener(api.fetch);
   const server = http.createServer((req, res) => {
-    const target = matchSandboxRequest(req.headers);
+    const target = matchSandboxRequest(req.headers) ?? proxy.matchSignedFiles(req);
     if (target) proxy.handle(req, res, target);
     else void apiListener(req, res);
   });
