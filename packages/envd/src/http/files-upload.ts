@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { SandboxdError } from '@sandboxd/common';
 import busboy from 'busboy';
@@ -39,20 +39,40 @@ export async function handleUpload(
   const target: UploadTarget = { user, rawPath, defaultWorkdir: config.defaultWorkdir };
   const contentType = (req.headers['content-type'] ?? '').toLowerCase();
   let written: WrittenFile[];
-  if (contentType.startsWith('multipart/form-data')) {
-    written = await writeMultipart(req, openBody(req), target);
-  } else if (contentType.startsWith('application/octet-stream')) {
-    if (!rawPath) throw new SandboxdError('INVALID_REQUEST', 'path query parameter is required for octet-stream');
-    written = [await writeOne(openBody(req), rawPath, target)];
-  } else {
-    throw new SandboxdError('INVALID_REQUEST', `unsupported content type '${contentType}'`);
+  try {
+    if (contentType.startsWith('multipart/form-data')) {
+      written = await writeMultipart(req, openBody(req), target);
+    } else if (contentType.startsWith('application/octet-stream')) {
+      if (!rawPath) throw new SandboxdError('INVALID_REQUEST', 'path query parameter is required for octet-stream');
+      written = [await writeOne(openBody(req), rawPath, target)];
+    } else {
+      throw new SandboxdError('INVALID_REQUEST', `unsupported content type '${contentType}'`);
+    }
+  } catch (err) {
+    await discardRest(req);
+    throw err;
   }
   sendJson(res, 200, written);
 }
 
+/**
+ * After a failed write (disk full, bad part) the client is usually still sending: read and drop
+ * the rest so it gets to read our error (507, 400) instead of a reset connection.
+ */
+function discardRest(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded || req.destroyed) return Promise.resolve();
+  req.unpipe();
+  return new Promise((resolve) => {
+    req.once('end', resolve);
+    req.once('close', resolve);
+    req.resume();
+  });
+}
+
+/** Always a stream piped from the request: a failed file write destroys it, never the request. */
 function openBody(req: IncomingMessage): Readable {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
-  if (encoding === 'identity' || encoding === '') return req;
+  if (encoding === 'identity' || encoding === '') return req.pipe(new PassThrough({ highWaterMark: 1024 * 1024 }));
   if (encoding === 'gzip' || encoding === 'x-gzip') return req.pipe(createGunzip());
   throw new SandboxdError('INVALID_REQUEST', `unsupported content encoding '${encoding}', supported: identity, gzip`);
 }
@@ -70,8 +90,11 @@ function writeMultipart(req: IncomingMessage, body: Readable, target: UploadTarg
     const seen = new Set<string>();
     let failure: unknown;
     let queue: Promise<void> = Promise.resolve();
+    // The first failure answers at once: a part's stream destroyed by a failed write can leave
+    // busboy waiting forever, and the caller drains the rest of the request anyway.
     const fail = (err: unknown) => {
       failure ??= err;
+      reject(failure);
     };
     let parser: busboy.Busboy;
     try {
