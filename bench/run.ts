@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Sandbox } from 'e2b';
 import { startTestServer } from '../tests/support/server-harness.js';
+import { measureFiles } from './files.js';
 import { percentile, timed } from './stats.js';
 
 /**
@@ -118,6 +119,9 @@ async function main(): Promise<void> {
   await measureCreates('cold', 0, 0);
   await measureCreates('warm', 2, 400);
   await measureCommandsAndMemory();
+  const files = await measureFiles();
+  rows.push(...files.rows);
+  Object.assign(samples, files.samples);
 
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}`;
   process.stdout.write(`\nsandboxd benchmark — ${machine}\n\n`);

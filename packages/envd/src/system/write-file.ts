@@ -20,7 +20,7 @@ export async function writeFileAsUser(source: Readable, filePath: string, user: 
     await handle.chown(user.uid, user.gid);
     // autoClose must stay on: with it off, the write stream never emits 'close' and pipeline()
     // never settles, so the upload answers nothing (the file is complete on disk all the same).
-    await pipeline(source, handle.createWriteStream());
+    await pipeline(source, handle.createWriteStream({ highWaterMark: 1024 * 1024 }));
   } catch (err) {
     throw errnoToError(err, filePath);
   } finally {
