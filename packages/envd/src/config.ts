@@ -10,11 +10,11 @@ import { decodeEnvdBootConfig, ENVD_CONFIG_ENV, type EnvdBootConfig } from '@san
 export type EnvdConfig = EnvdBootConfig & {
   /** Interface to listen on: all interfaces inside the sandbox; tests use 127.0.0.1. */
   readonly host: string;
-  /** The terminal helper (runtime/native/pty-helper.c), bind-mounted by the runtime. */
-  readonly ptyHelper: string;
+  /** envd's native helper (runtime/native/envd-helper.c: terminals, inotify), bind-mounted by the runtime. */
+  readonly envdHelper: string;
 };
 
-const SANDBOX_PTY_HELPER = '/opt/sandboxd/pty-helper';
+const SANDBOX_HELPER = '/opt/sandboxd/envd-helper';
 
 export function loadEnvdConfig(env: NodeJS.ProcessEnv = process.env): EnvdConfig {
   const raw = env[ENVD_CONFIG_ENV];
@@ -31,7 +31,7 @@ export function loadEnvdConfig(env: NodeJS.ProcessEnv = process.env): EnvdConfig
     ...boot,
     envVars: { ...boot.envVars },
     host: env.SANDBOXD_ENVD_HOST ?? '0.0.0.0',
-    ptyHelper: env.SANDBOXD_ENVD_PTY_HELPER ?? SANDBOX_PTY_HELPER,
+    envdHelper: env.SANDBOXD_ENVD_HELPER ?? SANDBOX_HELPER,
   };
 }
 

@@ -18,20 +18,20 @@ import { buildEnvdBundle } from '../../build.js';
 const execFileAsync = promisify(execFile);
 
 let bundle: Promise<string> | undefined;
-let ptyHelper: Promise<string> | undefined;
+let envdHelper: Promise<string> | undefined;
 
-const ptyHelperSource = fileURLToPath(new URL('../../../runtime/native/pty-helper.c', import.meta.url));
+const envdHelperSource = fileURLToPath(new URL('../../../runtime/native/envd-helper.c', import.meta.url));
 
 /** The runtime's terminal helper, compiled once per test file (inside sandboxes it is bind-mounted). */
-function ptyHelperBinary(): Promise<string> {
-  ptyHelper ??= (async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envd-pty-helper-'));
+function envdHelperBinary(): Promise<string> {
+  envdHelper ??= (async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envd-envd-helper-'));
     process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-    const file = path.join(dir, 'pty-helper');
-    await execFileAsync('gcc', ['-O2', '-Wall', '-o', file, ptyHelperSource]);
+    const file = path.join(dir, 'envd-helper');
+    await execFileAsync('gcc', ['-O2', '-Wall', '-o', file, envdHelperSource]);
     return file;
   })();
-  return ptyHelper;
+  return envdHelper;
 }
 
 /** Built once per test file (each node:test file runs in its own process). */
@@ -76,14 +76,14 @@ export async function startEnvd(t: TestContext, options: EnvdOptions = {}): Prom
     ...(options.accessToken ? { accessToken: options.accessToken } : {}),
     ...(options.initToken ? { initToken: options.initToken } : {}),
   });
-  const [bundleFile, helperFile] = await Promise.all([envdBundle(), ptyHelperBinary()]);
+  const [bundleFile, helperFile] = await Promise.all([envdBundle(), envdHelperBinary()]);
   const child = spawn(process.execPath, [bundleFile], {
     cwd: workdir,
     env: {
       PATH: process.env.PATH ?? '',
       [ENVD_CONFIG_ENV]: config,
       SANDBOXD_ENVD_HOST: '127.0.0.1',
-      SANDBOXD_ENVD_PTY_HELPER: helperFile,
+      SANDBOXD_ENVD_HELPER: helperFile,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

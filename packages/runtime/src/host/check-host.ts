@@ -38,7 +38,7 @@ export async function checkHost(
       exists('/usr/bin/tini-static'),
       kernelSupportsIdmap(),
       isTemplateBuilt(templatesDir, template),
-      Promise.all([exists(helpers.idmount), exists(helpers.netHook), exists(helpers.ptyHelper)]).then((r) =>
+      Promise.all([exists(helpers.idmount), exists(helpers.netHook), exists(helpers.envdHelper)]).then((r) =>
         r.every(Boolean),
       ),
       ...v1Controllers.map((c) => exists(`/sys/fs/cgroup/${c}/cgroup.procs`)),

@@ -9,8 +9,8 @@ export interface HelperPaths {
   idmount: string;
   /** OCI prestart hook that plumbs the sandbox's veth (see native/nethook.sh). */
   netHook: string;
-  /** envd's terminal helper, bind-mounted into every sandbox (see native/pty-helper.c). */
-  ptyHelper: string;
+  /** envd's native helper (terminals, inotify), bind-mounted into every sandbox (see native/envd-helper.c). */
+  envdHelper: string;
 }
 
 export const defaultHelpersDir = '/var/lib/sandboxd/helpers';
@@ -20,7 +20,7 @@ export function helperPaths(helpersDir: string): HelperPaths {
   return {
     idmount: path.join(helpersDir, 'idmount'),
     netHook: path.join(helpersDir, 'nethook.sh'),
-    ptyHelper: path.join(helpersDir, 'pty-helper'),
+    envdHelper: path.join(helpersDir, 'envd-helper'),
   };
 }
 
@@ -38,12 +38,12 @@ export async function ensureHelpers(helpersDir: string = defaultHelpersDir): Pro
     await runCommand('gcc', ['-O2', '-Wall', '-o', tmp, idmountSource], { timeoutMs: 60_000 });
     await fs.rename(tmp, paths.idmount);
   }
-  const ptySource = path.join(nativeDir, 'pty-helper.c');
-  if (await isStale(paths.ptyHelper, ptySource)) {
+  const helperSource = path.join(nativeDir, 'envd-helper.c');
+  if (await isStale(paths.envdHelper, helperSource)) {
     // Static: it runs inside sandboxes, whose template may carry any (or no) libc.
-    const tmp = `${paths.ptyHelper}.${process.pid}.tmp`;
-    await runCommand('gcc', ['-O2', '-Wall', '-static', '-o', tmp, ptySource], { timeoutMs: 60_000 });
-    await fs.rename(tmp, paths.ptyHelper);
+    const tmp = `${paths.envdHelper}.${process.pid}.tmp`;
+    await runCommand('gcc', ['-O2', '-Wall', '-static', '-o', tmp, helperSource], { timeoutMs: 60_000 });
+    await fs.rename(tmp, paths.envdHelper);
   }
   const hookSource = path.join(nativeDir, 'nethook.sh');
   if (await isStale(paths.netHook, hookSource)) {

@@ -6,7 +6,7 @@ import { seccompProfile } from './seccomp-profile.js';
 export const sandboxInit = '/opt/sandboxd/init';
 export const sandboxNode = '/opt/sandboxd/node';
 export const sandboxEnvd = '/opt/sandboxd/envd.mjs';
-export const sandboxPtyHelper = '/opt/sandboxd/pty-helper';
+export const sandboxEnvdHelper = '/opt/sandboxd/envd-helper';
 export const sandboxHostname = 'e2b.local';
 
 export interface OciSpecInput {
@@ -19,7 +19,7 @@ export interface OciSpecInput {
   initBinary: string;
   nodeBinary: string;
   envdBundlePath: string;
-  ptyHelper: string;
+  envdHelper: string;
   netHook: { path: string; veth: string; hostCidr: string; sandboxCidr: string };
 }
 
@@ -119,7 +119,7 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
       readOnlyBind(input.initBinary, sandboxInit),
       readOnlyBind(input.nodeBinary, sandboxNode),
       readOnlyBind(input.envdBundlePath, sandboxEnvd),
-      readOnlyBind(input.ptyHelper, sandboxPtyHelper),
+      readOnlyBind(input.envdHelper, sandboxEnvdHelper),
     ],
     hooks: {
       prestart: [

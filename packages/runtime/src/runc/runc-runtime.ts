@@ -184,7 +184,7 @@ export class RuncRuntime implements SandboxRuntime {
       initBinary: this.#o.initBinary,
       nodeBinary: this.#o.nodeBinary,
       envdBundlePath,
-      ptyHelper: helpers.ptyHelper,
+      envdHelper: helpers.envdHelper,
       netHook: {
         path: helpers.netHook,
         veth: slot.veth,

@@ -20,6 +20,8 @@ import { entryInfo } from './entry-info.js';
 import { listDir } from './list-dir.js';
 import { isOnNetworkMount } from './network-mounts.js';
 
+const POLLED_EVENTS_KEPT = 10_000;
+
 interface PollingWatcher {
   watcher: DirWatcher;
   events: WatchEvent[];
@@ -46,7 +48,7 @@ export function filesystemService(config: EnvdConfig): Partial<ServiceImpl<typeo
     if (!req.allowNetworkMounts && (await isOnNetworkMount(target))) {
       throw new SandboxdError('INVALID_REQUEST', `path '${target}' is on a network mount`);
     }
-    const watcher = new DirWatcher(target, req.recursive, onEvent);
+    const watcher = new DirWatcher(config.envdHelper, target, req.recursive, onEvent);
     await watcher.start().catch((err) => {
       watcher.close();
       throw errnoToError(err, target);
@@ -129,7 +131,10 @@ export function filesystemService(config: EnvdConfig): Partial<ServiceImpl<typeo
 
     async createWatcher(req, ctx) {
       const events: WatchEvent[] = [];
-      const watcher = await openWatcher(req, ctx, (event) => events.push(event));
+      // Polled by the Python sync SDK; a client that stops polling must not grow envd's memory.
+      const watcher = await openWatcher(req, ctx, (event) => {
+        if (events.push(event) > POLLED_EVENTS_KEPT) events.shift();
+      });
       const watcherId = randomUUID();
       pollingWatchers.set(watcherId, { watcher, events });
       return { watcherId };

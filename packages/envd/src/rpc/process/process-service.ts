@@ -33,7 +33,7 @@ export function processService(config: EnvdConfig, table: ProcessTable): Partial
           // Unset means an open stdin pipe: older SDKs relied on it (§3.4 StartRequest).
           stdin: req.stdin ?? true,
           ...(req.tag !== undefined ? { tag: req.tag } : {}),
-          ...(ptySize ? { pty: { helper: config.ptyHelper, size: ptySize } } : {}),
+          ...(ptySize ? { pty: { helper: config.envdHelper, size: ptySize } } : {}),
         },
         user,
         config,

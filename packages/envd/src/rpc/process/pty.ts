@@ -1,7 +1,7 @@
 /**
  * Pseudo-terminals for pty.create (§3.4). Node can open /dev/ptmx but cannot unlock it, make it a
  * controlling terminal or set its window size (ioctls), so a ~100-line static C helper
- * (runtime/native/pty-helper.c, bind-mounted at /opt/sandboxd/pty-helper) does exactly those
+ * (runtime/native/envd-helper.c, bind-mounted at /opt/sandboxd/envd-helper) does exactly those
  * and then execs the command: envd keeps the master end itself and there is no relay process,
  * so the pid we report is the shell's. Chosen over node-pty (a native addon compiled at install,
  * loaded into envd) and python3's pty module (depends on the template).
