@@ -79,6 +79,10 @@ describe('envd files, transfers and watching through sandboxd', () => {
     assert.equal(link.symlinkTarget, '/home/user/info/a.txt');
     const moved = await sbx.files.rename('info/a.txt', 'info/b.txt');
     assert.equal(moved.path, '/home/user/info/b.txt');
+    // Metadata: user.e2b.* xattrs on the sandbox's overlay, from the SDK and from inside.
+    await sbx.files.write('info/meta.txt', 'm', { metadata: { owner: 'alice' } });
+    await sbx.commands.run(`python3 -c "import os; os.setxattr('info/meta.txt', 'user.e2b.author', b'bob')"`);
+    assert.deepEqual((await sbx.files.getInfo('info/meta.txt')).metadata, { owner: 'alice', author: 'bob' });
     await sbx.files.remove('info/does-not-exist');
     assert.equal(await sbx.files.exists('info/a.txt'), false);
   });

@@ -17,6 +17,7 @@ import { filesystemService } from './rpc/filesystem/filesystem-service.js';
 import { envdInterceptor } from './rpc/interceptor.js';
 import { processService } from './rpc/process/process-service.js';
 import { ProcessTable } from './rpc/process/process-table.js';
+import { FileMetadataStore } from './system/file-metadata.js';
 
 export interface Envd {
   server: http.Server;
@@ -25,10 +26,11 @@ export interface Envd {
 
 export function createEnvd(config: EnvdConfig, log: Logger): Envd {
   const processes = new ProcessTable();
+  const metadata = new FileMetadataStore(config.envdHelper);
   const rpc = connectNodeAdapter({
     routes: (router) => {
       router.service(Process, processService(config, processes));
-      router.service(Filesystem, filesystemService(config));
+      router.service(Filesystem, filesystemService(config, metadata));
     },
     interceptors: [envdInterceptor(() => config.accessToken, log)],
   });
@@ -49,7 +51,7 @@ export function createEnvd(config: EnvdConfig, log: Logger): Envd {
       return;
     }
     if (url.pathname === '/files') {
-      void handleFiles(req, res, url.searchParams, config, log);
+      void handleFiles(req, res, url.searchParams, config, log, metadata);
       return;
     }
     rpc(req, res);

@@ -20,6 +20,14 @@
  *         "ev", wd, mask (decimal), cookie, name   an inotify event ("" name for the dir itself)
  *         "add", wd or -errno, "", "", path        the answer to an "a" command
  *
+ * File metadata (E2B stores it as user.e2b.<key> xattrs, e2b-protocol §3.2.3/§3.5):
+ *
+ *   envd-helper xattr
+ *       a long-lived server; requests and answers are NUL-terminated fields, answered in order:
+ *         "g", path                        -> "ok", n, key1, value1, ...  (prefix stripped)
+ *         "s", path, n, key1, value1, ...  -> "ok", "0"   (replaces every user.e2b.* attr)
+ *       failures answer "err", errno. Links are not followed (l*xattr).
+ *
  * Built statically by the runtime's setup (it runs inside sandboxes of any template) and
  * bind-mounted read-only at /opt/sandboxd/envd-helper.
  */
@@ -33,6 +41,7 @@
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -170,10 +179,121 @@ static int watch_loop(void) {
   }
 }
 
+#define XATTR_PREFIX "user.e2b."
+#define MAX_FIELDS 1024
+
+static void put_field(const char *s) { fwrite(s, 1, strlen(s) + 1, stdout); }
+
+static void put_err(int err) {
+  char n[16];
+  snprintf(n, sizeof n, "%d", err);
+  put_field("err");
+  put_field(n);
+}
+
+static void xattr_get(const char *path) {
+  static char names[65536], value[65536];
+  ssize_t len = llistxattr(path, names, sizeof names);
+  if (len < 0) {
+    if (errno == ENOTSUP) len = 0;
+    else return put_err(errno);
+  }
+  /* Two passes: count the usable attributes, then print them. */
+  const size_t plen = strlen(XATTR_PREFIX);
+  int count = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1) {
+      char n[16];
+      snprintf(n, sizeof n, "%d", count);
+      put_field("ok");
+      put_field(n);
+    }
+    for (char *name = names; name < names + len; name += strlen(name) + 1) {
+      if (strncmp(name, XATTR_PREFIX, plen) != 0 || name[plen] == '\0') continue;
+      ssize_t vlen = lgetxattr(path, name, value, sizeof value - 1);
+      if (vlen < 0 || memchr(value, '\0', (size_t)vlen) != NULL) continue;
+      value[vlen] = '\0';
+      if (pass == 0) {
+        count++;
+      } else {
+        put_field(name + plen);
+        put_field(value);
+      }
+    }
+  }
+}
+
+static void xattr_set(const char *path, int count, char **kv) {
+  static char names[65536], full[512];
+  ssize_t len = llistxattr(path, names, sizeof names);
+  if (len < 0 && errno != ENOTSUP) return put_err(errno);
+  for (char *name = names; len > 0 && name < names + len; name += strlen(name) + 1) {
+    if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) == 0 && lremovexattr(path, name) < 0) return put_err(errno);
+  }
+  for (int i = 0; i < count; i++) {
+    if (snprintf(full, sizeof full, "%s%s", XATTR_PREFIX, kv[2 * i]) >= (int)sizeof full) return put_err(ENAMETOOLONG);
+    if (lsetxattr(path, full, kv[2 * i + 1], strlen(kv[2 * i + 1]), 0) < 0) return put_err(errno);
+  }
+  put_field("ok");
+  put_field("0");
+}
+
+/* Runs the request in fields[0..n) when it is complete; returns how many fields it used (0: wait for more). */
+static int xattr_request(char **fields, int n) {
+  if (n >= 2 && strcmp(fields[0], "g") == 0) {
+    xattr_get(fields[1]);
+    return 2;
+  }
+  if (n >= 3 && strcmp(fields[0], "s") == 0) {
+    int count = atoi(fields[2]);
+    if (count < 0 || 3 + 2 * count > MAX_FIELDS) {
+      put_err(E2BIG);
+      return n; /* unrecoverable framing: drop what we have */
+    }
+    if (n < 3 + 2 * count) return 0;
+    xattr_set(fields[1], count, fields + 3);
+    return 3 + 2 * count;
+  }
+  if (n >= 1 && strcmp(fields[0], "g") != 0 && strcmp(fields[0], "s") != 0) {
+    put_err(EINVAL);
+    return 1;
+  }
+  return 0;
+}
+
+static int xattr_loop(void) {
+  static char buf[1 << 20];
+  size_t used = 0;
+  for (;;) {
+    ssize_t n = read(0, buf + used, sizeof buf - used);
+    if (n <= 0) return 0;
+    used += (size_t)n;
+    char *fields[MAX_FIELDS];
+    int nf = 0;
+    size_t start = 0, consumed = 0;
+    for (size_t i = 0; i < used && nf < MAX_FIELDS; i++) {
+      if (buf[i] != '\0') continue;
+      fields[nf++] = buf + start;
+      start = i + 1;
+      int done = xattr_request(fields, nf);
+      if (done > 0) {
+        /* every request so far consumed exactly its own fields */
+        nf = 0;
+        consumed = start;
+      }
+    }
+    fflush(stdout);
+    memmove(buf, buf + consumed, used - consumed);
+    used -= consumed;
+    if (used == sizeof buf) used = 0; /* a request larger than the buffer: drop it */
+  }
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "xattr") == 0) return xattr_loop();
   if (argc >= 2 && strcmp(argv[1], "exec") == 0) return exec_on_pty(argc, argv);
   if (argc == 2 && strcmp(argv[1], "watch") == 0) return watch_loop();
   if (argc == 4 && strcmp(argv[1], "resize") == 0) return set_size(MASTER_FD, argv[2], argv[3]) < 0 ? 1 : 0;
-  fprintf(stderr, "usage: envd-helper exec ROWS COLS UID -- FILE ARG... | resize ROWS COLS | watch\n");
+  fprintf(stderr, "usage: envd-helper exec ROWS COLS UID -- FILE ARG... | resize ROWS COLS | watch | xattr\n");
   return 2;
 }

@@ -10,6 +10,7 @@ import { createGunzip } from 'node:zlib';
 import { SandboxdError } from '@sandboxd/common';
 import busboy from 'busboy';
 import type { EnvdConfig } from '../config.js';
+import { type FileMetadata, type FileMetadataStore, metadataFromHeaders } from '../system/file-metadata.js';
 import { resolveUserPath } from '../system/paths.js';
 import type { SandboxUser } from '../system/users.js';
 import { writeFileAsUser } from '../system/write-file.js';
@@ -20,6 +21,8 @@ interface WrittenFile {
   name: string;
   path: string;
   type: 'file';
+  /** Present only when the upload carried metadata (one E2B test deep-equals the body). */
+  metadata?: FileMetadata;
 }
 
 interface UploadTarget {
@@ -27,6 +30,9 @@ interface UploadTarget {
   /** The `path` query: wins over a part's filename (single-file writes send both). */
   rawPath: string | undefined;
   defaultWorkdir: string | undefined;
+  /** From `X-Metadata-*` headers; applied to every file of the request, replacing what was there. */
+  metadata: FileMetadata;
+  store: FileMetadataStore;
 }
 
 export async function handleUpload(
@@ -34,9 +40,11 @@ export async function handleUpload(
   res: ServerResponse,
   query: URLSearchParams,
   config: EnvdConfig,
+  store: FileMetadataStore,
 ): Promise<void> {
   const { user, rawPath } = await parseFilesRequest(req, query, 'write', config);
-  const target: UploadTarget = { user, rawPath, defaultWorkdir: config.defaultWorkdir };
+  const metadata = metadataFromHeaders(req.headers);
+  const target: UploadTarget = { user, rawPath, defaultWorkdir: config.defaultWorkdir, metadata, store };
   const contentType = (req.headers['content-type'] ?? '').toLowerCase();
   let written: WrittenFile[];
   try {
@@ -79,8 +87,16 @@ function openBody(req: IncomingMessage): Readable {
 
 async function writeOne(source: Readable, destination: string, target: UploadTarget): Promise<WrittenFile> {
   const filePath = resolveUserPath(destination, target.user, target.defaultWorkdir);
-  await writeFileAsUser(source, filePath, target.user);
-  return { name: path.basename(filePath), path: filePath, type: 'file' };
+  const existed = await writeFileAsUser(source, filePath, target.user);
+  const hasMetadata = Object.keys(target.metadata).length > 0;
+  // A new file has no xattrs to clear: skip the round trip (1 000-file uploads, bench/files.ts).
+  if (hasMetadata || existed) await target.store.replace(filePath, target.metadata);
+  return {
+    name: path.basename(filePath),
+    path: filePath,
+    type: 'file',
+    ...(hasMetadata ? { metadata: target.metadata } : {}),
+  };
 }
 
 /** Parts are written one after another in arrival order; busboy holds the next part until then. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,11 +40,19 @@ export async function ensureHelpers(helpersDir: string = defaultHelpersDir): Pro
     await fs.rename(tmp, paths.idmount);
   }
   const helperSource = path.join(nativeDir, 'envd-helper.c');
-  if (await isStale(paths.envdHelper, helperSource)) {
+  // Staleness by content hash, not mtime: it changes often, and an mtime race left an old build.
+  const helperHash = createHash('sha256')
+    .update(await fs.readFile(helperSource))
+    .digest('hex');
+  const hashFile = `${paths.envdHelper}.sha256`;
+  const builtHash = await fs.readFile(hashFile, 'utf8').catch(() => '');
+  if (builtHash !== helperHash || !(await fs.stat(paths.envdHelper).catch(() => undefined))) {
     // Static: it runs inside sandboxes, whose template may carry any (or no) libc.
     const tmp = `${paths.envdHelper}.${process.pid}.tmp`;
     await runCommand('gcc', ['-O2', '-Wall', '-static', '-o', tmp, helperSource], { timeoutMs: 60_000 });
     await fs.rename(tmp, paths.envdHelper);
+    await fs.writeFile(`${hashFile}.${process.pid}.tmp`, helperHash);
+    await fs.rename(`${hashFile}.${process.pid}.tmp`, hashFile);
   }
   const hookSource = path.join(nativeDir, 'nethook.sh');
   if (await isStale(paths.netHook, hookSource)) {
