@@ -164,5 +164,10 @@ describe('envd files, transfers and watching through sandboxd', () => {
     await sbx.files.write('watched/after.txt', 'x');
     await sleep(300);
     assert.equal(events.length, count);
+    // ...and envd's inotify reader for it is gone.
+    const readers = async () =>
+      Number((await sbx.commands.run("pgrep -c -f 'envd-helpe[r] watch' || true", { user: 'root' })).stdout.trim());
+    for (let i = 0; i < 20 && (await readers()) > 0; i++) await sleep(100);
+    assert.equal(await readers(), 0);
   });
 });
