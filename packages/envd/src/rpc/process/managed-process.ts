@@ -101,10 +101,6 @@ export class ManagedProcess {
     return this.exitValue;
   }
 
-  get isPty(): boolean {
-    return this.pty !== undefined;
-  }
-
   /**
    * Attaches a client: it first gets what nobody received yet (the backlog), then live output,
    * then the end. Subscribing after the end replays the backlog and the end straight away.

@@ -9,7 +9,7 @@ export interface OutputChunk {
 }
 
 /** Per process; 256 ended processes are kept for late Connects, so this bounds the worst case. */
-export const BACKLOG_MAX_BYTES = 256 * 1024;
+const BACKLOG_MAX_BYTES = 256 * 1024;
 
 export class OutputBacklog {
   private chunks: OutputChunk[] = [];
