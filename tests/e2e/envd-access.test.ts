@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox } from 'e2b';
@@ -64,6 +65,43 @@ describe('envd ports, access tokens and signed URLs through sandboxd', () => {
     const closed = await getWithHost(server.url, sbx.getHost(8124), '/');
     assert.equal(closed.status, 502);
     assert.match(JSON.parse(closed.body).message, /port 8124 is not open/);
+  });
+
+  test('upgrades (WebSocket-style) to a loopback port are tunnelled both ways', async () => {
+    await sbx.files.write(
+      '/home/user/upgrade.js',
+      `require('http').createServer().on('upgrade', (req, socket) => {
+        socket.write('HTTP/1.1 101 Switching Protocols\\r\\nupgrade: echo\\r\\nconnection: upgrade\\r\\n\\r\\n');
+        socket.pipe(socket);
+      }).listen(8200, '127.0.0.1');`,
+    );
+    const server8200 = await sbx.commands.run('node /home/user/upgrade.js', { background: true, timeoutMs: 0 });
+    const { hostname, port } = new URL(server.url);
+    const attempt = () =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), hostname, () => {
+          socket.write(`GET / HTTP/1.1\r\nhost: ${sbx.getHost(8200)}\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n`);
+        });
+        let text = '';
+        socket.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          if (text.includes('\r\n\r\n') && !text.includes('marco')) socket.write('marco');
+          if (text.includes('marco') || !text.startsWith('HTTP/1.1 101')) {
+            socket.destroy();
+            resolve(text);
+          }
+        });
+        socket.once('error', reject);
+        socket.once('close', () => resolve(text));
+      });
+    let answer = await attempt();
+    for (let i = 0; i < 50 && !answer.startsWith('HTTP/1.1 101'); i++) {
+      await sleep(100);
+      answer = await attempt();
+    }
+    assert.match(answer, /^HTTP\/1\.1 101 /);
+    assert.ok(answer.endsWith('marco'), answer);
+    await server8200.kill();
   });
 
   test('secure sandbox: envd needs the access token; the SDK holding it works', async () => {
