@@ -7,7 +7,8 @@
 import http from 'node:http';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from '@sandboxd/common';
-import { Filesystem, Process } from '@sandboxd/protocol';
+import { ACCESS_TOKEN_HEADER, Filesystem, Process } from '@sandboxd/protocol';
+import { checkAccessToken } from './auth/access-token.js';
 import type { EnvdConfig } from './config.js';
 import { sendJson } from './http/errors.js';
 import { handleFiles } from './http/files-route.js';
@@ -48,6 +49,15 @@ export function createEnvd(config: EnvdConfig, log: Logger): Envd {
     if (config.initToken !== undefined) {
       // A warm-pool sandbox nobody owns yet: nothing but /health and /init (§ envd-config.ts).
       sendJson(res, 503, { code: 503, message: 'sandbox is not initialised yet' });
+      return;
+    }
+    if (url.pathname === '/envs') {
+      // envd.yaml's GET /envs: the sandbox-wide env vars from create (orchestrator-internal).
+      const token = checkAccessToken(req.headers[ACCESS_TOKEN_HEADER], config.accessToken);
+      if (token === 'missing' || token === 'invalid')
+        sendJson(res, 401, { code: 401, message: 'invalid access token' });
+      else if (req.method !== 'GET') sendJson(res, 405, { code: 405, message: `method ${req.method} not allowed` });
+      else sendJson(res, 200, config.envVars);
       return;
     }
     if (url.pathname === '/files') {

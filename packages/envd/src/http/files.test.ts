@@ -146,3 +146,13 @@ test('metadata: X-Metadata-* become user.e2b.* xattrs; getInfo reads them; an ov
   });
   assert.equal(res.status, 400);
 });
+
+test('bad paths are 400 with a clear message: a name too long, a symlink loop', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  await assert.rejects(sandbox.files.write(path.join(envd.workdir, 'x'.repeat(300)), 'x'), /too long/);
+  fs.symlinkSync('loop-b', path.join(envd.workdir, 'loop-a'));
+  fs.symlinkSync('loop-a', path.join(envd.workdir, 'loop-b'));
+  const err = await sandbox.files.read(path.join(envd.workdir, 'loop-a/file')).catch((e: unknown) => e);
+  assert.ok(err instanceof InvalidArgumentError, String(err));
+  assert.match(err.message, /symbolic links/);
+});
