@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Sandbox } from 'e2b';
 import { startTestServer } from '../tests/support/server-harness.js';
+import { measureFiles } from './files.js';
 import { measureExpiry, measureListing } from './lifecycle.js';
 import { measurePauseResume } from './pause-resume.js';
 import { measureSdkPauseResume } from './pause-sdk.js';
@@ -119,6 +120,11 @@ const sections: Record<string, () => Promise<void>> = {
     await measureCreates('warm', 2, 400);
   },
   commands: measureCommandsAndMemory,
+  files: async () => {
+    const files = await measureFiles();
+    rows.push(...files.rows);
+    Object.assign(samples, files.samples);
+  },
   lifecycle: async () => {
     await measureListing(rows, samples);
     await measureExpiry(rows, samples);

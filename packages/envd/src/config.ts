@@ -10,7 +10,11 @@ import { decodeEnvdBootConfig, ENVD_CONFIG_ENV, type EnvdBootConfig } from '@san
 export type EnvdConfig = EnvdBootConfig & {
   /** Interface to listen on: all interfaces inside the sandbox; tests use 127.0.0.1. */
   readonly host: string;
+  /** envd's native helper (runtime/native/envd-helper.c: terminals, inotify), bind-mounted by the runtime. */
+  readonly envdHelper: string;
 };
+
+const SANDBOX_HELPER = '/opt/sandboxd/envd-helper';
 
 export function loadEnvdConfig(env: NodeJS.ProcessEnv = process.env): EnvdConfig {
   const raw = env[ENVD_CONFIG_ENV];
@@ -23,7 +27,12 @@ export function loadEnvdConfig(env: NodeJS.ProcessEnv = process.env): EnvdConfig
   }
   const problems = validate(boot);
   if (problems.length > 0) throw new Error(`invalid ${ENVD_CONFIG_ENV}: ${problems.join('; ')}`);
-  return { ...boot, envVars: { ...boot.envVars }, host: env.SANDBOXD_ENVD_HOST ?? '0.0.0.0' };
+  return {
+    ...boot,
+    envVars: { ...boot.envVars },
+    host: env.SANDBOXD_ENVD_HOST ?? '0.0.0.0',
+    envdHelper: env.SANDBOXD_ENVD_HELPER ?? SANDBOX_HELPER,
+  };
 }
 
 function validate(boot: EnvdBootConfig): string[] {

@@ -1,20 +1,24 @@
 /**
  * envd's HTTP server: `/health` and `/files` as plain routes, everything else through the Connect
- * adapter (`/process.Process/*`, `/filesystem.Filesystem/*`). HTTP/1.1 only: the SDK never
- * attempts h2c (e2b-protocol §1.4).
+ * adapter (`/process.Process/*`, `/filesystem.Filesystem/*`), and `CONNECT 127.0.0.1:<port>`
+ * for the proxy to reach loopback-only user ports. HTTP/1.1 only: the SDK never attempts h2c
+ * (e2b-protocol §1.4).
  */
 import http from 'node:http';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from '@sandboxd/common';
-import { Filesystem, Process } from '@sandboxd/protocol';
+import { ACCESS_TOKEN_HEADER, Filesystem, Process } from '@sandboxd/protocol';
+import { checkAccessToken } from './auth/access-token.js';
 import type { EnvdConfig } from './config.js';
 import { sendJson } from './http/errors.js';
 import { handleFiles } from './http/files-route.js';
 import { handleInit } from './http/init-route.js';
+import { handlePortTunnel } from './ports/port-tunnel.js';
 import { filesystemService } from './rpc/filesystem/filesystem-service.js';
 import { envdInterceptor } from './rpc/interceptor.js';
 import { processService } from './rpc/process/process-service.js';
 import { ProcessTable } from './rpc/process/process-table.js';
+import { FileMetadataStore } from './system/file-metadata.js';
 
 export interface Envd {
   server: http.Server;
@@ -23,10 +27,11 @@ export interface Envd {
 
 export function createEnvd(config: EnvdConfig, log: Logger): Envd {
   const processes = new ProcessTable();
+  const metadata = new FileMetadataStore(config.envdHelper);
   const rpc = connectNodeAdapter({
     routes: (router) => {
       router.service(Process, processService(config, processes));
-      router.service(Filesystem, filesystemService(config));
+      router.service(Filesystem, filesystemService(config, metadata));
     },
     interceptors: [envdInterceptor(() => config.accessToken, log)],
   });
@@ -46,11 +51,24 @@ export function createEnvd(config: EnvdConfig, log: Logger): Envd {
       sendJson(res, 503, { code: 503, message: 'sandbox is not initialised yet' });
       return;
     }
+    if (url.pathname === '/envs') {
+      // envd.yaml's GET /envs: the sandbox-wide env vars from create (orchestrator-internal).
+      const token = checkAccessToken(req.headers[ACCESS_TOKEN_HEADER], config.accessToken);
+      if (token === 'missing' || token === 'invalid')
+        sendJson(res, 401, { code: 401, message: 'invalid access token' });
+      else if (req.method !== 'GET') sendJson(res, 405, { code: 405, message: `method ${req.method} not allowed` });
+      else sendJson(res, 200, config.envVars);
+      return;
+    }
     if (url.pathname === '/files') {
-      void handleFiles(req, res, url.searchParams, config, log);
+      void handleFiles(req, res, url.searchParams, config, log, metadata);
       return;
     }
     rpc(req, res);
+  });
+  server.on('connect', (req, socket, head) => {
+    // A warm-pool sandbox nobody owns yet serves no ports either.
+    handlePortTunnel(req, socket, head, config.initToken !== undefined);
   });
   // Uploads and process streams legitimately last for hours; the default 300 s request timeout
   // would cut an upload off midway.

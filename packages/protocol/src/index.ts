@@ -11,6 +11,7 @@ export {
   SANDBOX_ID_HEADER,
   SANDBOX_PORT_HEADER,
 } from './envd-config.js';
+export { type FileOperation, fileOperationForMethod, fileSignature, type SignatureInput } from './file-signature.js';
 // envd's Connect RPC services and messages, generated from proto/ by `npm run gen`.
 export * from './gen/filesystem/filesystem_pb.js';
 export * from './gen/process/process_pb.js';

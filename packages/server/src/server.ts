@@ -76,7 +76,15 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       resumed: (ms) => metrics.resumeSeconds.observe(ms / 1000),
     },
   });
-  const proxy = new SandboxProxy({ route: (id) => service.route(id), logger, metrics });
+  const proxy = new SandboxProxy({
+    route: (id) => service.route(id),
+    signedCandidates: () =>
+      store
+        .sandboxesInStates(['running'])
+        .flatMap((r) => (r.envdAccessToken ? [{ sandboxId: r.id, envdAccessToken: r.envdAccessToken }] : [])),
+    logger,
+    metrics,
+  });
   service.onStop((id) => proxy.dropSandbox(id));
   const reconciled = await service.reconcile();
   logger.info('reconciled with the runtime', {
@@ -106,7 +114,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       ? service.wakeOnTraffic(target.sandboxId)
       : undefined;
   const server = http.createServer((req, res) => {
-    const target = matchSandboxRequest(req.headers);
+    const target = matchSandboxRequest(req.headers) ?? proxy.matchSignedFiles(req);
     if (!target) {
       void apiListener(req, res);
       return;

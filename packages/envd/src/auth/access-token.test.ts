@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AuthenticationError } from 'e2b';
-import { startSandbox } from '../testing/envd-harness.js';
+import { startEnvd, startSandbox } from '../testing/envd-harness.js';
 
 const token = 'secret-token-1234';
 
@@ -52,4 +52,11 @@ test('signed URLs: download and upload without headers; expired and tampered are
 
   const unsigned = await fetch(`${envd.url}/files?path=${encodeURIComponent(file)}`);
   assert.deepEqual(await unsigned.json(), { code: 401, message: 'missing signature query parameter' });
+});
+
+test('GET /envs answers the sandbox-wide env vars, behind the access token', async (t) => {
+  const envd = await startEnvd(t, { accessToken: token, envVars: { A: '1', B: 'two' } });
+  assert.equal((await fetch(`${envd.url}/envs`)).status, 401);
+  const res = await fetch(`${envd.url}/envs`, { headers: { 'x-access-token': token } });
+  assert.deepEqual(await res.json(), { A: '1', B: 'two' });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SandboxdError } from '@sandboxd/common';
-import { fileSignature, verifyFileSignature } from './signature.js';
+import { fileSignature } from '@sandboxd/protocol';
+import { verifyFileSignature } from './signature.js';
 
 const token = '0tQG31xiMp0IOQfaz9dcwi72L1CPo8e0';
 

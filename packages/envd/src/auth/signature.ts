@@ -1,29 +1,10 @@
 /**
- * Signed /files URLs (e2b-protocol §3.2.4), for plain `fetch(downloadUrl)` clients that cannot
- * set headers. sig = "v1_" + unpadded base64(sha256("<path>:<op>:<user>:<token>[:<expiration>]")),
- * where path is exactly as sent (not resolved) and user is empty when none was named.
+ * Verifies signed /files URLs (e2b-protocol §3.2.4); the formula itself is wire contract and
+ * lives in @sandboxd/protocol.
  */
-import { createHash } from 'node:crypto';
 import { SandboxdError } from '@sandboxd/common';
+import { fileSignature, type SignatureInput } from '@sandboxd/protocol';
 import { secretsEqual } from './access-token.js';
-
-export type FileOperation = 'read' | 'write';
-
-export interface SignatureInput {
-  path: string;
-  operation: FileOperation;
-  username: string;
-  accessToken: string;
-  /** Unix seconds, when the URL carries `signature_expiration`. */
-  expiration?: number;
-}
-
-export function fileSignature(input: SignatureInput): string {
-  const parts = [input.path, input.operation, input.username, input.accessToken];
-  if (input.expiration !== undefined) parts.push(String(input.expiration));
-  const digest = createHash('sha256').update(parts.join(':'), 'utf8').digest('base64');
-  return `v1_${digest.replace(/=+$/, '')}`;
-}
 
 export interface SignedQuery {
   signature: string | null;

@@ -1,14 +1,18 @@
 /**
  * GET /files (§3.2.2): the file's raw bytes, streamed from disk with a Content-Length and
- * single-range `Range` support. Never buffers a whole file: sandboxes hold multi-GB files.
+ * single-range `Range` support, or gzip-compressed when the client asks for exactly that
+ * (content-encoding.ts). Never buffers a whole file: sandboxes hold multi-GB files.
  */
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { constants, createGzip } from 'node:zlib';
 import { SandboxdError } from '@sandboxd/common';
 import type { EnvdConfig } from '../config.js';
 import { errnoToError } from '../system/errno.js';
 import { resolveUserPath } from '../system/paths.js';
+import { chooseDownloadEncoding } from './content-encoding.js';
+import { sendJson } from './errors.js';
 import { parseFilesRequest } from './files-request.js';
 
 export async function handleDownload(
@@ -18,6 +22,13 @@ export async function handleDownload(
   config: EnvdConfig,
 ): Promise<void> {
   const { user, rawPath } = await parseFilesRequest(req, query, 'read', config);
+  // Ranges are served from the identity encoding (offsets into the file, not into a gzip stream).
+  const encoding = req.headers.range ? 'identity' : chooseDownloadEncoding(req.headers['accept-encoding']);
+  if (encoding === 'unacceptable') {
+    // 406 is this route's alone, so it is answered here rather than through the error catalog.
+    sendJson(res, 406, { code: 406, message: 'no acceptable encoding found, supported: [identity, gzip]' });
+    return;
+  }
   const filePath = resolveUserPath(rawPath ?? '', user, config.defaultWorkdir);
   // Open first, then fstat the descriptor: the size we announce is the size of what we stream.
   const handle = await fs.promises.open(filePath, 'r').catch((err) => {
@@ -31,6 +42,24 @@ export async function handleDownload(
     if (range === 'unsatisfiable') {
       res.writeHead(416, { 'content-range': `bytes */${stat.size}` });
       res.end();
+      return;
+    }
+    if (encoding === 'gzip') {
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-encoding': 'gzip',
+        vary: 'accept-encoding',
+        'last-modified': stat.mtime.toUTCString(),
+      });
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      await pipeline(
+        handle.createReadStream({ highWaterMark: 1024 * 1024 }),
+        createGzip({ level: constants.Z_BEST_SPEED }),
+        res,
+      );
       return;
     }
     const start = range?.start ?? 0;
@@ -47,7 +76,8 @@ export async function handleDownload(
       res.end();
       return;
     }
-    const stream = handle.createReadStream({ start, end });
+    // 1 MiB reads: a quarter of the thread-pool round trips of the 64 KiB default (measured in bench/files.ts).
+    const stream = handle.createReadStream({ start, end, highWaterMark: 1024 * 1024 });
     await pipeline(stream, res);
   } finally {
     await handle.close().catch(() => {});

@@ -4,9 +4,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { SandboxdError } from '@sandboxd/common';
-import { ACCESS_TOKEN_HEADER } from '@sandboxd/protocol';
+import { ACCESS_TOKEN_HEADER, type FileOperation } from '@sandboxd/protocol';
 import { checkAccessToken } from '../auth/access-token.js';
-import { type FileOperation, verifyFileSignature } from '../auth/signature.js';
+import { verifyFileSignature } from '../auth/signature.js';
 import type { EnvdConfig } from '../config.js';
 import { lookupUser, type SandboxUser } from '../system/users.js';
 

@@ -1,5 +1,6 @@
 /** GET/POST /files driven by the official e2b SDK (and raw fetch where the exact wire matters). */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -120,4 +121,38 @@ test('the same destination twice in one multipart request is a 400', async (t) =
   form.append('file', new Blob(['b']), file);
   const res = await fetch(`${envd.url}/files`, { method: 'POST', body: form });
   assert.equal(res.status, 400);
+});
+
+test('metadata: X-Metadata-* become user.e2b.* xattrs; getInfo reads them; an overwrite replaces them', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  const file = path.join(envd.workdir, 'meta.txt');
+  const written = await sandbox.files.write(file, 'm', { metadata: { Author: 'alice', purpose: 'test run' } });
+  assert.deepEqual(written.metadata, { author: 'alice', purpose: 'test run' });
+  assert.deepEqual((await sandbox.files.getInfo(file)).metadata, { author: 'alice', purpose: 'test run' });
+  // Set from inside by another tool (E2B's test uses Python's os.setxattr).
+  execFileSync('python3', ['-c', `import os; os.setxattr(${JSON.stringify(file)}, 'user.e2b.reviewer', b'bob')`]);
+  assert.equal((await sandbox.files.getInfo(file)).metadata?.reviewer, 'bob');
+  const listed = await sandbox.files.list(envd.workdir);
+  assert.equal(listed.find((e) => e.name === 'meta.txt')?.metadata?.author, 'alice');
+  const moved = await sandbox.files.rename(file, path.join(envd.workdir, 'moved.txt'));
+  assert.equal(moved.metadata?.author, 'alice');
+  const again = await sandbox.files.write(moved.path, 'overwritten');
+  assert.equal(again.metadata, undefined);
+  assert.equal((await sandbox.files.getInfo(moved.path)).metadata, undefined);
+  const res = await fetch(`${envd.url}/files?path=${encodeURIComponent(moved.path)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', 'x-metadata-big': 'x'.repeat(5000) },
+    body: 'x',
+  });
+  assert.equal(res.status, 400);
+});
+
+test('bad paths are 400 with a clear message: a name too long, a symlink loop', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  await assert.rejects(sandbox.files.write(path.join(envd.workdir, 'x'.repeat(300)), 'x'), /too long/);
+  fs.symlinkSync('loop-b', path.join(envd.workdir, 'loop-a'));
+  fs.symlinkSync('loop-a', path.join(envd.workdir, 'loop-b'));
+  const err = await sandbox.files.read(path.join(envd.workdir, 'loop-a/file')).catch((e: unknown) => e);
+  assert.ok(err instanceof InvalidArgumentError, String(err));
+  assert.match(err.message, /symbolic links/);
 });

@@ -18,6 +18,12 @@ export function errnoToError(err: unknown, filePath: string): SandboxdError {
       return new SandboxdError('INVALID_REQUEST', `path '${filePath}' is a directory`, { cause: err });
     case 'ENOTEMPTY':
       return new SandboxdError('INVALID_REQUEST', `directory '${filePath}' is not empty`, { cause: err });
+    case 'ENAMETOOLONG':
+      return new SandboxdError('INVALID_REQUEST', `path '${filePath}' is too long`, { cause: err });
+    case 'ELOOP':
+      return new SandboxdError('INVALID_REQUEST', `too many levels of symbolic links in '${filePath}'`, { cause: err });
+    case 'EFBIG':
+      return new SandboxdError('NOT_ENOUGH_SPACE', `'${filePath}' would exceed the maximum file size`, { cause: err });
     case 'EINVAL':
       return new SandboxdError('INVALID_REQUEST', `invalid operation on '${filePath}'`, { cause: err });
     case 'ENOSPC':

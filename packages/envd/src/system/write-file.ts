@@ -11,19 +11,29 @@ import { errnoToError } from './errno.js';
 import { makeDirsOwnedBy } from './make-parents.js';
 import type { SandboxUser } from './users.js';
 
-export async function writeFileAsUser(source: Readable, filePath: string, user: SandboxUser): Promise<void> {
+/** Returns whether the file existed before (and so may carry metadata to clear). */
+export async function writeFileAsUser(source: Readable, filePath: string, user: SandboxUser): Promise<boolean> {
   await makeDirsOwnedBy(path.dirname(filePath), user);
-  const handle = await fs.open(filePath, 'w', 0o644).catch((err) => {
-    throw errnoToError(err, filePath);
-  });
+  let existed = false;
+  const handle = await fs
+    .open(filePath, 'wx', 0o644)
+    .catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+      existed = true;
+      return fs.open(filePath, 'w', 0o644);
+    })
+    .catch((err) => {
+      throw errnoToError(err, filePath);
+    });
   try {
     await handle.chown(user.uid, user.gid);
     // autoClose must stay on: with it off, the write stream never emits 'close' and pipeline()
     // never settles, so the upload answers nothing (the file is complete on disk all the same).
-    await pipeline(source, handle.createWriteStream());
+    await pipeline(source, handle.createWriteStream({ highWaterMark: 1024 * 1024 }));
   } catch (err) {
     throw errnoToError(err, filePath);
   } finally {
     await handle.close().catch(() => {});
   }
+  return existed;
 }

@@ -3,17 +3,36 @@
  * plane, and points the official `e2b` SDK at both through its env vars (e2b-protocol §1.1).
  * Everything made here is torn down through `t.after`, even when the test fails.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ENVD_CONFIG_ENV, encodeEnvdBootConfig } from '@sandboxd/protocol';
 import { Sandbox } from 'e2b';
 import { buildEnvdBundle } from '../../build.js';
 
+const execFileAsync = promisify(execFile);
+
 let bundle: Promise<string> | undefined;
+let envdHelper: Promise<string> | undefined;
+
+const envdHelperSource = fileURLToPath(new URL('../../../runtime/native/envd-helper.c', import.meta.url));
+
+/** The runtime's terminal helper, compiled once per test file (inside sandboxes it is bind-mounted). */
+function envdHelperBinary(): Promise<string> {
+  envdHelper ??= (async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envd-envd-helper-'));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'envd-helper');
+    await execFileAsync('gcc', ['-O2', '-Wall', '-o', file, envdHelperSource]);
+    return file;
+  })();
+  return envdHelper;
+}
 
 /** Built once per test file (each node:test file runs in its own process). */
 function envdBundle(): Promise<string> {
@@ -57,9 +76,15 @@ export async function startEnvd(t: TestContext, options: EnvdOptions = {}): Prom
     ...(options.accessToken ? { accessToken: options.accessToken } : {}),
     ...(options.initToken ? { initToken: options.initToken } : {}),
   });
-  const child = spawn(process.execPath, [await envdBundle()], {
+  const [bundleFile, helperFile] = await Promise.all([envdBundle(), envdHelperBinary()]);
+  const child = spawn(process.execPath, [bundleFile], {
     cwd: workdir,
-    env: { PATH: process.env.PATH ?? '', [ENVD_CONFIG_ENV]: config, SANDBOXD_ENVD_HOST: '127.0.0.1' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      [ENVD_CONFIG_ENV]: config,
+      SANDBOXD_ENVD_HOST: '127.0.0.1',
+      SANDBOXD_ENVD_HELPER: helperFile,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   t.after(() => stopChild(child));

@@ -40,7 +40,9 @@ export async function checkHost(
       exists('/usr/bin/tini-static'),
       kernelSupportsIdmap(),
       isTemplateBuilt(templatesDir, template),
-      Promise.all([exists(helpers.idmount), exists(helpers.netHook)]).then((r) => r.every(Boolean)),
+      Promise.all([exists(helpers.idmount), exists(helpers.netHook), exists(helpers.envdHelper)]).then((r) =>
+        r.every(Boolean),
+      ),
       ...v1Controllers.map((c) => exists(`/sys/fs/cgroup/${c}/cgroup.procs`)),
     ]);
   const controllersOk = controllers.every(Boolean);
@@ -56,7 +58,7 @@ export async function checkHost(
     { name: 'iproute2 (ip)', ok: ip, fix: aptFix('iproute2') },
     { name: 'mkfs.ext4', ok: mkfs, fix: aptFix('e2fsprogs') },
     { name: 'debootstrap', ok: debootstrap, fix: aptFix('debootstrap') },
-    { name: 'gcc (builds the idmount helper)', ok: gcc, fix: aptFix('gcc libc6-dev') },
+    { name: 'gcc (builds the idmount and pty helpers)', ok: gcc, fix: aptFix('gcc libc6-dev') },
     { name: 'tini-static (/usr/bin/tini-static)', ok: tini, fix: aptFix('tini') },
     {
       name: `cgroup v1 controllers mounted (${v1Controllers.join(', ')})`,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,13 +10,19 @@ export interface HelperPaths {
   idmount: string;
   /** OCI prestart hook that plumbs the sandbox's veth (see native/nethook.sh). */
   netHook: string;
+  /** envd's native helper (terminals, inotify), bind-mounted into every sandbox (see native/envd-helper.c). */
+  envdHelper: string;
 }
 
 export const defaultHelpersDir = '/var/lib/sandboxd/helpers';
 const nativeDir = fileURLToPath(new URL('../../native/', import.meta.url));
 
 export function helperPaths(helpersDir: string): HelperPaths {
-  return { idmount: path.join(helpersDir, 'idmount'), netHook: path.join(helpersDir, 'nethook.sh') };
+  return {
+    idmount: path.join(helpersDir, 'idmount'),
+    netHook: path.join(helpersDir, 'nethook.sh'),
+    envdHelper: path.join(helpersDir, 'envd-helper'),
+  };
 }
 
 /**
@@ -31,6 +38,21 @@ export async function ensureHelpers(helpersDir: string = defaultHelpersDir): Pro
     const tmp = `${paths.idmount}.${process.pid}.tmp`;
     await runCommand('gcc', ['-O2', '-Wall', '-o', tmp, idmountSource], { timeoutMs: 60_000 });
     await fs.rename(tmp, paths.idmount);
+  }
+  const helperSource = path.join(nativeDir, 'envd-helper.c');
+  // Staleness by content hash, not mtime: it changes often, and an mtime race left an old build.
+  const helperHash = createHash('sha256')
+    .update(await fs.readFile(helperSource))
+    .digest('hex');
+  const hashFile = `${paths.envdHelper}.sha256`;
+  const builtHash = await fs.readFile(hashFile, 'utf8').catch(() => '');
+  if (builtHash !== helperHash || !(await fs.stat(paths.envdHelper).catch(() => undefined))) {
+    // Static: it runs inside sandboxes, whose template may carry any (or no) libc.
+    const tmp = `${paths.envdHelper}.${process.pid}.tmp`;
+    await runCommand('gcc', ['-O2', '-Wall', '-static', '-o', tmp, helperSource], { timeoutMs: 60_000 });
+    await fs.rename(tmp, paths.envdHelper);
+    await fs.writeFile(`${hashFile}.${process.pid}.tmp`, helperHash);
+    await fs.rename(`${hashFile}.${process.pid}.tmp`, hashFile);
   }
   const hookSource = path.join(nativeDir, 'nethook.sh');
   if (await isStale(paths.netHook, hookSource)) {

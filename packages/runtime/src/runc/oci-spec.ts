@@ -6,6 +6,7 @@ import { seccompProfile } from './seccomp-profile.js';
 export const sandboxInit = '/opt/sandboxd/init';
 export const sandboxNode = '/opt/sandboxd/node';
 export const sandboxEnvd = '/opt/sandboxd/envd.mjs';
+export const sandboxEnvdHelper = '/opt/sandboxd/envd-helper';
 export const sandboxHostname = 'e2b.local';
 
 export interface OciSpecInput {
@@ -18,6 +19,7 @@ export interface OciSpecInput {
   initBinary: string;
   nodeBinary: string;
   envdBundlePath: string;
+  envdHelper: string;
   netHook: { path: string; veth: string; hostCidr: string; sandboxCidr: string };
 }
 
@@ -117,6 +119,7 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
       readOnlyBind(input.initBinary, sandboxInit),
       readOnlyBind(input.nodeBinary, sandboxNode),
       readOnlyBind(input.envdBundlePath, sandboxEnvd),
+      readOnlyBind(input.envdHelper, sandboxEnvdHelper),
     ],
     hooks: {
       prestart: [

@@ -198,6 +198,7 @@ export class RuncRuntime implements SandboxRuntime {
       initBinary: this.#o.initBinary,
       nodeBinary: this.#o.nodeBinary,
       envdBundlePath,
+      envdHelper: helpers.envdHelper,
       netHook: {
         path: helpers.netHook,
         veth: slot.veth,

@@ -5,6 +5,8 @@ import type { Logger } from '@sandboxd/common';
 import type { SandboxRoute } from '../lifecycle/sandbox-service.js';
 import type { Metrics } from '../metrics/registry.js';
 import { type ProxyTarget, sandboxIdHint } from './match.js';
+import { dialSandboxPort, PortClosedError, TunnelAgent } from './port-tunnel.js';
+import { type SignedCandidate, signedFilesTarget } from './signed-files.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy. */
 const hopByHop = new Set([
@@ -29,6 +31,8 @@ function forwardHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHea
 
 export interface SandboxProxyOptions {
   route: (sandboxId: string) => SandboxRoute | undefined;
+  /** Running sandboxes that have an envd access token, for header-less signed /files URLs. */
+  signedCandidates: () => SignedCandidate[];
   logger: Logger;
   metrics: Metrics;
 }
@@ -41,9 +45,18 @@ export interface SandboxProxyOptions {
  */
 export class SandboxProxy {
   readonly #agents = new Map<string, http.Agent>();
+  readonly #tunnelAgents = new Map<string, TunnelAgent>();
   readonly #open = new Map<string, Set<Duplex | http.ServerResponse>>();
 
   constructor(private readonly o: SandboxProxyOptions) {}
+
+  /**
+   * A signed `downloadUrl()`/`uploadUrl()` fetched as is carries no sandbox id when the SDK uses
+   * E2B_SANDBOX_URL (e2b-protocol §3.2.4): find the sandbox whose token the signature is made with.
+   */
+  matchSignedFiles(req: http.IncomingMessage): ProxyTarget | undefined {
+    return signedFilesTarget(req.method, req.url, this.o.signedCandidates);
+  }
 
   handle(req: http.IncomingMessage, res: http.ServerResponse, target: ProxyTarget | 'invalid'): void {
     const route = target === 'invalid' ? undefined : this.o.route(target.sandboxId);
@@ -57,7 +70,8 @@ export class SandboxProxy {
       method: req.method,
       path: req.url,
       headers: forwardHeaders(req.headers),
-      agent: this.#agent(route.sandboxId),
+      // envd directly; any other port through envd's loopback tunnel (port-tunnel.ts).
+      agent: target.port === route.envdPort ? this.#agent(route.sandboxId) : this.#tunnelAgent(route),
     });
     const untrack = this.#track(route.sandboxId, res);
     this.o.metrics.proxiedStreams.inc();
@@ -85,7 +99,10 @@ export class SandboxProxy {
       }
       this.o.logger.debug('proxy upstream error', { sandboxId: route.sandboxId, port: target.port, err });
       this.#send(res, 502, {
-        message: `The sandbox is running but port ${target.port} is not reachable`,
+        message:
+          err instanceof PortClosedError
+            ? `The sandbox is running but port ${target.port} is not open`
+            : `The sandbox is running but port ${target.port} is not reachable`,
         sandboxId: route.sandboxId,
         port: target.port,
         code: 502,
@@ -109,27 +126,41 @@ export class SandboxProxy {
       );
       return;
     }
-    const upstream = net.connect(target.port, route.address);
     const untrackA = this.#track(route.sandboxId, socket);
-    const untrackB = this.#track(route.sandboxId, upstream);
-    const close = () => {
-      untrackA();
-      untrackB();
-      socket.destroy();
-      upstream.destroy();
-    };
-    upstream.on('connect', () => {
+    socket.on('error', () => socket.destroy());
+    const connected = (upstream: net.Socket) => {
+      const untrackB = this.#track(route.sandboxId, upstream);
+      const close = () => {
+        untrackA();
+        untrackB();
+        socket.destroy();
+        upstream.destroy();
+      };
+      upstream.on('error', close);
+      socket.on('error', close);
+      upstream.on('close', close);
+      socket.on('close', close);
       let headText = `${req.method} ${req.url} HTTP/1.1\r\n`;
       for (let i = 0; i < req.rawHeaders.length; i += 2)
         headText += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
       upstream.write(`${headText}\r\n`);
       if (head.length > 0) upstream.write(head);
       socket.pipe(upstream).pipe(socket);
-    });
-    upstream.on('error', close);
-    socket.on('error', close);
-    upstream.on('close', close);
-    socket.on('close', close);
+    };
+    const failed = () => {
+      untrackA();
+      socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    };
+    if (target.port === route.envdPort) {
+      const upstream = net.connect(target.port, route.address);
+      upstream.once('connect', () => connected(upstream));
+      upstream.once('error', failed);
+    } else {
+      dialSandboxPort(route.address, route.envdPort, target.port, (err, upstream) => {
+        if (err || !upstream) failed();
+        else connected(upstream);
+      });
+    }
   }
 
   /** The sandbox stopped serving: drop every open exchange and its connection pool. */
@@ -138,11 +169,23 @@ export class SandboxProxy {
     this.#open.delete(sandboxId);
     this.#agents.get(sandboxId)?.destroy();
     this.#agents.delete(sandboxId);
+    this.#tunnelAgents.get(sandboxId)?.destroy();
+    this.#tunnelAgents.delete(sandboxId);
   }
 
   close(): void {
-    for (const agent of this.#agents.values()) agent.destroy();
+    for (const agent of [...this.#agents.values(), ...this.#tunnelAgents.values()]) agent.destroy();
     this.#agents.clear();
+    this.#tunnelAgents.clear();
+  }
+
+  #tunnelAgent(route: SandboxRoute): TunnelAgent {
+    let agent = this.#tunnelAgents.get(route.sandboxId);
+    if (!agent) {
+      agent = new TunnelAgent(route.envdPort, { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 16 });
+      this.#tunnelAgents.set(route.sandboxId, agent);
+    }
+    return agent;
   }
 
   #agent(sandboxId: string): http.Agent {

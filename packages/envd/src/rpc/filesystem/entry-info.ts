@@ -10,11 +10,18 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { type EntryInfoSchema, FileType } from '@sandboxd/protocol';
 import { errnoToError } from '../../system/errno.js';
+import type { FileMetadataStore } from '../../system/file-metadata.js';
 import type { IdNames } from '../../system/users.js';
 
 export type EntryInfoInit = MessageInitShape<typeof EntryInfoSchema>;
 
-export async function entryInfo(filePath: string, names: IdNames, stat?: Stats): Promise<EntryInfoInit> {
+/** What entryInfo needs besides the path: id → name tables and the metadata (xattr) store. */
+export interface EntryContext {
+  names: IdNames;
+  metadata: FileMetadataStore;
+}
+
+export async function entryInfo(filePath: string, ctx: EntryContext, stat?: Stats): Promise<EntryInfoInit> {
   const lstat =
     stat ??
     (await fs.lstat(filePath).catch((err) => {
@@ -27,11 +34,13 @@ export async function entryInfo(filePath: string, names: IdNames, stat?: Stats):
     size: BigInt(lstat.size),
     mode: lstat.mode & 0o777,
     permissions: goModeString(lstat),
-    owner: names.user(lstat.uid),
-    group: names.group(lstat.gid),
+    owner: ctx.names.user(lstat.uid),
+    group: ctx.names.group(lstat.gid),
     modifiedTime: timestampFromMs(Math.floor(lstat.mtimeMs)),
   };
   if (lstat.isSymbolicLink()) entry.symlinkTarget = await symlinkTarget(filePath);
+  const metadata = await ctx.metadata.get(filePath);
+  if (Object.keys(metadata).length > 0) entry.metadata = metadata;
   return entry;
 }
 

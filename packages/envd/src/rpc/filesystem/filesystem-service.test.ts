@@ -4,8 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient } from '@connectrpc/connect';
+import { createConnectTransport } from '@connectrpc/connect-node';
+import { Filesystem, EventType as FsEventType } from '@sandboxd/protocol';
 import { FileNotFoundError, FilesystemEventType, InvalidArgumentError } from 'e2b';
-import { startSandbox } from '../../testing/envd-harness.js';
+import { startEnvd, startSandbox } from '../../testing/envd-harness.js';
 
 test('getInfo: type, mode, Go-style permissions, owner, absolute symlink target', async (t) => {
   const { sandbox, envd } = await startSandbox(t);
@@ -91,4 +94,52 @@ test('watchDir reports create and write with relative names, recursing into new 
     sandbox.files.watchDir(path.join(envd.workdir, 'nope'), () => {}),
     FileNotFoundError,
   );
+});
+
+test('watchDir reports rename and chmod as such (raw inotify), with entries when asked', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  const seen: string[] = [];
+  const entries = new Map<string, string | undefined>();
+  const handle = await sandbox.files.watchDir(
+    envd.workdir,
+    (e) => {
+      seen.push(`${e.type}:${e.name}`);
+      entries.set(`${e.type}:${e.name}`, e.entry?.path);
+    },
+    { timeoutMs: 0, includeEntry: true },
+  );
+  t.after(() => handle.stop());
+  const from = path.join(envd.workdir, 'from.txt');
+  fs.writeFileSync(from, 'x');
+  fs.chmodSync(from, 0o600);
+  fs.renameSync(from, path.join(envd.workdir, 'to.txt'));
+  for (let i = 0; i < 50 && !seen.includes(`${FilesystemEventType.CREATE}:to.txt`); i++) await sleep(100);
+  assert.deepEqual(
+    seen.filter((s) => !s.startsWith(`${FilesystemEventType.WRITE}:`)),
+    [
+      `${FilesystemEventType.CREATE}:from.txt`,
+      `${FilesystemEventType.CHMOD}:from.txt`,
+      `${FilesystemEventType.RENAME}:from.txt`,
+      `${FilesystemEventType.CREATE}:to.txt`,
+    ],
+  );
+  assert.equal(entries.get(`${FilesystemEventType.CREATE}:to.txt`), path.join(envd.workdir, 'to.txt'));
+});
+
+test('the polling trio (CreateWatcher, GetWatcherEvents, RemoveWatcher) over Connect', async (t) => {
+  const envd = await startEnvd(t);
+  const client = createClient(Filesystem, createConnectTransport({ baseUrl: envd.url, httpVersion: '1.1' }));
+  fs.mkdirSync(path.join(envd.workdir, 'polled'));
+  const { watcherId } = await client.createWatcher({ path: path.join(envd.workdir, 'polled'), recursive: true });
+  fs.mkdirSync(path.join(envd.workdir, 'polled/new'));
+  await sleep(200);
+  fs.writeFileSync(path.join(envd.workdir, 'polled/new/f'), 'x');
+  await sleep(200);
+  const { events } = await client.getWatcherEvents({ watcherId });
+  const seen = events.map((e) => `${e.type}:${e.name}`);
+  assert.ok(seen.includes(`${FsEventType.CREATE}:new`), seen.join(' '));
+  assert.ok(seen.includes(`${FsEventType.WRITE}:new/f`), seen.join(' '));
+  assert.deepEqual((await client.getWatcherEvents({ watcherId })).events, []);
+  await client.removeWatcher({ watcherId });
+  await assert.rejects(client.getWatcherEvents({ watcherId }), /not found/);
 });

@@ -10,23 +10,30 @@ import { SandboxdError } from '@sandboxd/common';
 import type { Filesystem } from '@sandboxd/protocol';
 import type { EnvdConfig } from '../../config.js';
 import { errnoToError } from '../../system/errno.js';
+import type { FileMetadataStore } from '../../system/file-metadata.js';
 import { makeDirsOwnedBy } from '../../system/make-parents.js';
 import { resolveUserPath } from '../../system/paths.js';
 import { loadIdNames, type SandboxUser } from '../../system/users.js';
 import { EventQueue, KEEPALIVE, keepaliveIntervalMs } from '../event-queue.js';
 import { userFromAuthorization } from '../request-user.js';
 import { DirWatcher, type WatchEvent } from './dir-watcher.js';
-import { entryInfo } from './entry-info.js';
+import { type EntryContext, entryInfo } from './entry-info.js';
 import { listDir } from './list-dir.js';
 import { isOnNetworkMount } from './network-mounts.js';
+
+const POLLED_EVENTS_KEPT = 10_000;
 
 interface PollingWatcher {
   watcher: DirWatcher;
   events: WatchEvent[];
 }
 
-export function filesystemService(config: EnvdConfig): Partial<ServiceImpl<typeof Filesystem>> {
+export function filesystemService(
+  config: EnvdConfig,
+  metadata: FileMetadataStore,
+): Partial<ServiceImpl<typeof Filesystem>> {
   const pollingWatchers = new Map<string, PollingWatcher>();
+  const entryContext = async (): Promise<EntryContext> => ({ names: await loadIdNames(), metadata });
 
   const resolve = async (ctx: HandlerContext, raw: string): Promise<{ user: SandboxUser; target: string }> => {
     const user = await userFromAuthorization(ctx.requestHeader.get('authorization'), config.defaultUser);
@@ -46,7 +53,7 @@ export function filesystemService(config: EnvdConfig): Partial<ServiceImpl<typeo
     if (!req.allowNetworkMounts && (await isOnNetworkMount(target))) {
       throw new SandboxdError('INVALID_REQUEST', `path '${target}' is on a network mount`);
     }
-    const watcher = new DirWatcher(target, req.recursive, onEvent);
+    const watcher = new DirWatcher(config.envdHelper, target, req.recursive, onEvent);
     await watcher.start().catch((err) => {
       watcher.close();
       throw errnoToError(err, target);
@@ -57,7 +64,7 @@ export function filesystemService(config: EnvdConfig): Partial<ServiceImpl<typeo
   return {
     async stat(req, ctx) {
       const { target } = await resolve(ctx, req.path);
-      return { entry: await entryInfo(target, await loadIdNames()) };
+      return { entry: await entryInfo(target, await entryContext()) };
     },
 
     async makeDir(req, ctx) {
@@ -66,7 +73,7 @@ export function filesystemService(config: EnvdConfig): Partial<ServiceImpl<typeo
       if (existing?.isDirectory()) throw new SandboxdError('PATH_EXISTS', `directory '${target}' already exists`);
       if (existing) throw new SandboxdError('INVALID_REQUEST', `path '${target}' exists and is not a directory`);
       await makeDirsOwnedBy(target, user);
-      return { entry: await entryInfo(target, await loadIdNames()) };
+      return { entry: await entryInfo(target, await entryContext()) };
     },
 
     async move(req, ctx) {
@@ -82,7 +89,7 @@ export function filesystemService(config: EnvdConfig): Partial<ServiceImpl<typeo
         await fs.cp(source, destination, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
         await fs.rm(source, { recursive: true, force: true });
       });
-      return { entry: await entryInfo(destination, await loadIdNames()) };
+      return { entry: await entryInfo(destination, await entryContext()) };
     },
 
     async listDir(req, ctx) {
@@ -92,7 +99,7 @@ export function filesystemService(config: EnvdConfig): Partial<ServiceImpl<typeo
         throw errnoToError(err, target);
       });
       if (!stat.isDirectory()) throw new SandboxdError('INVALID_REQUEST', `path '${target}' is not a directory`);
-      return { entries: await listDir(target, req.depth, await loadIdNames()) };
+      return { entries: await listDir(target, req.depth, await entryContext()) };
     },
 
     async remove(req, ctx) {
@@ -116,7 +123,7 @@ export function filesystemService(config: EnvdConfig): Partial<ServiceImpl<typeo
             continue;
           }
           const entry = req.includeEntry
-            ? await entryInfo(item.absolutePath, await loadIdNames()).catch(() => undefined)
+            ? await entryInfo(item.absolutePath, await entryContext()).catch(() => undefined)
             : undefined;
           yield {
             event: { case: 'filesystem', value: { name: item.name, type: item.type, ...(entry ? { entry } : {}) } },
@@ -129,7 +136,10 @@ export function filesystemService(config: EnvdConfig): Partial<ServiceImpl<typeo
 
     async createWatcher(req, ctx) {
       const events: WatchEvent[] = [];
-      const watcher = await openWatcher(req, ctx, (event) => events.push(event));
+      // Polled by the Python sync SDK; a client that stops polling must not grow envd's memory.
+      const watcher = await openWatcher(req, ctx, (event) => {
+        if (events.push(event) > POLLED_EVENTS_KEPT) events.shift();
+      });
       const watcherId = randomUUID();
       pollingWatchers.set(watcherId, { watcher, events });
       return { watcherId };

@@ -5,16 +5,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoToError } from '../../system/errno.js';
-import type { IdNames } from '../../system/users.js';
-import { type EntryInfoInit, entryInfo } from './entry-info.js';
+import { type EntryContext, type EntryInfoInit, entryInfo } from './entry-info.js';
 
-export async function listDir(dir: string, depth: number, names: IdNames): Promise<EntryInfoInit[]> {
+export async function listDir(dir: string, depth: number, ctx: EntryContext): Promise<EntryInfoInit[]> {
   const entries: EntryInfoInit[] = [];
-  await walk(dir, 1, Math.max(1, depth), names, entries);
+  await walk(dir, 1, Math.max(1, depth), ctx, entries);
   return entries;
 }
 
-async function walk(dir: string, level: number, depth: number, names: IdNames, out: EntryInfoInit[]): Promise<void> {
+async function walk(dir: string, level: number, depth: number, ctx: EntryContext, out: EntryInfoInit[]): Promise<void> {
   const children = await fs.readdir(dir).catch((err) => {
     throw errnoToError(err, dir);
   });
@@ -23,7 +22,7 @@ async function walk(dir: string, level: number, depth: number, names: IdNames, o
     const childPath = path.join(dir, child);
     const stat = await fs.lstat(childPath).catch(() => undefined);
     if (!stat) continue; // removed while we walked
-    out.push(await entryInfo(childPath, names, stat));
-    if (stat.isDirectory() && level < depth) await walk(childPath, level + 1, depth, names, out);
+    out.push(await entryInfo(childPath, ctx, stat));
+    if (stat.isDirectory() && level < depth) await walk(childPath, level + 1, depth, ctx, out);
   }
 }

@@ -9,6 +9,7 @@ import type { EnvdConfig } from '../../config.js';
 import { resolveUserPath } from '../../system/paths.js';
 import type { SandboxUser } from '../../system/users.js';
 import type { ProcessSpec } from './managed-process.js';
+import type { PtySize } from './pty.js';
 
 /** setpriv changes ids and groups, then execs: the pid we report is the command's own pid. */
 const SETPRIV = '/usr/bin/setpriv';
@@ -21,6 +22,7 @@ export interface CommandRequest {
   cwd?: string;
   stdin: boolean;
   tag?: string;
+  pty?: { helper: string; size: PtySize };
 }
 
 export async function commandSpec(
@@ -50,8 +52,10 @@ export async function commandSpec(
     argv,
     env,
     cwd,
-    stdin: request.stdin,
+    // A terminal has no separate stdin pipe: input goes through the pty.
+    stdin: request.pty ? false : request.stdin,
     ...(request.tag !== undefined ? { tag: request.tag } : {}),
+    ...(request.pty ? { pty: { helper: request.pty.helper, size: request.pty.size, uid: user.uid } } : {}),
   };
 }
 

@@ -1,16 +1,28 @@
 /**
  * One user process started by envd. Lifecycle: spawned (pid known at once) → output fanned out
- * to every subscriber → ended (exit kept, so a late Connect still learns the exit code).
- * The process leads its own process group, so a kill reaches everything it started.
- * The end is reported after the exit *and* the end of stdout/stderr, so no output is lost.
+ * to every subscriber, or kept in a bounded backlog while nobody is attached (replayed to the
+ * next Connect) → ended (exit kept, so a late Connect still learns the exit code).
+ * The process leads its own session and process group, so a kill reaches everything it started.
+ * The end is reported after the exit *and* the end of its output, so no output is lost.
+ *
+ * Flow control: when any subscriber holds more than OUTPUT_HIGH_WATER undelivered bytes (a slow
+ * client), the process's output pipes are paused, so the process blocks on write like it would
+ * on a slow terminal, instead of envd buffering without bound.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { SandboxdError } from '@sandboxd/common';
 import { type ExitInfo, exitInfo } from './exit-info.js';
+import { OutputBacklog, type OutputChunk } from './output-backlog.js';
+import { openPty, type Pty, type PtySize } from './pty.js';
 
-export type ProcessOutput = { kind: 'stdout' | 'stderr'; data: Uint8Array } | { kind: 'end'; exit: ExitInfo };
+export type ProcessOutput = OutputChunk | { kind: 'end'; exit: ExitInfo };
 
-export type OutputListener = (event: ProcessOutput) => void;
+export interface OutputSubscriber {
+  push(event: ProcessOutput): void;
+  /** Bytes pushed to this subscriber that its client has not taken yet. */
+  readonly pendingBytes: number;
+}
 
 export interface ProcessSpec {
   /** What the client asked for, reported back by List. */
@@ -22,63 +34,110 @@ export interface ProcessSpec {
   cwd: string;
   stdin: boolean;
   tag?: string;
+  /** Run on a pseudo-terminal instead of pipes (pty.create). */
+  pty?: { helper: string; size: PtySize; uid: number };
 }
+
+const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
+const OUTPUT_LOW_WATER = 1024 * 1024;
 
 export class ManagedProcess {
   readonly pid: number;
   readonly spec: ProcessSpec;
-  private readonly child: ChildProcess;
-  private readonly listeners = new Set<OutputListener>();
+  private readonly subscribers = new Set<OutputSubscriber>();
+  private readonly endListeners = new Set<(exit: ExitInfo) => void>();
+  private readonly backlog = new OutputBacklog();
+  private readonly sources: Readable[];
+  private paused = false;
   private exitValue: ExitInfo | undefined;
   private deadline: NodeJS.Timeout | undefined;
 
   /** Synchronous on purpose: callers subscribe in the same tick, before any output can arrive. */
   static spawn(spec: ProcessSpec): ManagedProcess {
+    if (spec.pty) {
+      const { child, pty } = openPty(spec.pty.helper, spec.pty.size, spec.pty.uid, spec);
+      return new ManagedProcess(child, spec, pty);
+    }
     const child = spawn(spec.file, spec.argv, {
       cwd: spec.cwd,
       env: spec.env,
       detached: true, // setsid(): own session and process group, killed as a group
       stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
+    return new ManagedProcess(child, spec, undefined);
+  }
+
+  private constructor(
+    private readonly child: ChildProcess,
+    spec: ProcessSpec,
+    private readonly pty: Pty | undefined,
+  ) {
     if (child.pid === undefined) {
       // The 'error' event still fires on the next tick; swallow it, we report synchronously.
       child.once('error', () => {});
+      pty?.close();
       throw new SandboxdError('INTERNAL', `failed to start process '${spec.request.cmd}'`);
     }
-    return new ManagedProcess(child, child.pid, spec);
-  }
-
-  private constructor(child: ChildProcess, pid: number, spec: ProcessSpec) {
-    this.child = child;
-    this.pid = pid;
+    this.pid = child.pid;
     this.spec = spec;
     // Writes after the process closed its stdin fail with EPIPE; that must not crash envd.
     child.stdin?.on('error', () => {});
-    child.stdout?.on('data', (data: Buffer) => this.emit({ kind: 'stdout', data }));
-    child.stderr?.on('data', (data: Buffer) => this.emit({ kind: 'stderr', data }));
-    child.once('close', (code, signal) => {
-      clearTimeout(this.deadline);
-      this.exitValue = exitInfo(code, signal);
-      this.emit({ kind: 'end', exit: this.exitValue });
-      this.listeners.clear();
-    });
+    if (pty) {
+      this.sources = [pty.master];
+      pty.master.on('data', (data: Buffer) => this.emitChunk({ kind: 'pty', data }));
+      child.once('exit', (code, signal) => {
+        // The terminal may still hold output the process wrote just before exiting.
+        void pty.drained().then(() => this.end(code, signal));
+      });
+    } else {
+      this.sources = [child.stdout, child.stderr].filter((s): s is Readable => s !== null);
+      child.stdout?.on('data', (data: Buffer) => this.emitChunk({ kind: 'stdout', data }));
+      child.stderr?.on('data', (data: Buffer) => this.emitChunk({ kind: 'stderr', data }));
+      child.once('close', (code, signal) => this.end(code, signal));
+    }
   }
 
   get exit(): ExitInfo | undefined {
     return this.exitValue;
   }
 
-  /** Adds a listener; one subscribing after the end gets the end event straight away. */
-  subscribe(listener: OutputListener): () => void {
+  /**
+   * Attaches a client: it first gets what nobody received yet (the backlog), then live output,
+   * then the end. Subscribing after the end replays the backlog and the end straight away.
+   * The returned detach puts what the client never took back into the backlog.
+   */
+  subscribe(subscriber: OutputSubscriber): (untaken?: ProcessOutput[]) => void {
+    for (const chunk of this.backlog.take()) subscriber.push(chunk);
     if (this.exitValue) {
-      listener({ kind: 'end', exit: this.exitValue });
+      subscriber.push({ kind: 'end', exit: this.exitValue });
       return () => {};
     }
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.subscribers.add(subscriber);
+    return (untaken = []) => {
+      if (!this.subscribers.delete(subscriber)) return;
+      if (this.subscribers.size === 0) {
+        this.backlog.prepend(untaken.filter((e): e is OutputChunk => e.kind !== 'end'));
+      }
+      this.relieve();
+    };
+  }
+
+  /** For the process table: learns about the end without counting as an attached client. */
+  onEnd(listener: (exit: ExitInfo) => void): void {
+    if (this.exitValue) listener(this.exitValue);
+    else this.endListeners.add(listener);
+  }
+
+  /** A subscriber took output: resume a paused process once every client has caught up. */
+  relieve(): void {
+    if (!this.paused) return;
+    for (const subscriber of this.subscribers) if (subscriber.pendingBytes > OUTPUT_LOW_WATER) return;
+    this.paused = false;
+    for (const source of this.sources) source.resume();
   }
 
   writeStdin(data: Uint8Array): Promise<void> {
+    if (this.pty) return Promise.reject(new SandboxdError('INVALID_REQUEST', `process ${this.pid} is a pty`));
     const stdin = this.child.stdin;
     if (!stdin?.writable) {
       return Promise.reject(new SandboxdError('INVALID_REQUEST', `stdin of process ${this.pid} is not open`));
@@ -91,8 +150,19 @@ export class ManagedProcess {
     });
   }
 
+  writePty(data: Uint8Array): Promise<void> {
+    if (!this.pty) return Promise.reject(new SandboxdError('INVALID_REQUEST', `process ${this.pid} has no pty`));
+    return this.pty.write(data);
+  }
+
+  resize(size: PtySize): Promise<void> {
+    if (!this.pty) return Promise.reject(new SandboxdError('INVALID_REQUEST', `process ${this.pid} has no pty`));
+    return this.pty.resize(size);
+  }
+
   /** Closing an already closed (or never opened) stdin does nothing, as in E2B's envd. */
   closeStdin(): void {
+    if (this.pty) throw new SandboxdError('INVALID_REQUEST', `process ${this.pid} is a pty: send EOT (^D) instead`);
     this.child.stdin?.end();
   }
 
@@ -118,7 +188,30 @@ export class ManagedProcess {
     this.deadline.unref();
   }
 
-  private emit(event: ProcessOutput): void {
-    for (const listener of this.listeners) listener(event);
+  private emitChunk(chunk: OutputChunk): void {
+    if (this.subscribers.size === 0) {
+      this.backlog.append(chunk);
+      return;
+    }
+    let behind = false;
+    for (const subscriber of this.subscribers) {
+      subscriber.push(chunk);
+      if (subscriber.pendingBytes > OUTPUT_HIGH_WATER) behind = true;
+    }
+    if (behind && !this.paused) {
+      this.paused = true;
+      for (const source of this.sources) source.pause();
+    }
+  }
+
+  private end(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.exitValue) return;
+    clearTimeout(this.deadline);
+    this.pty?.close();
+    this.exitValue = exitInfo(code, signal);
+    for (const subscriber of this.subscribers) subscriber.push({ kind: 'end', exit: this.exitValue });
+    this.subscribers.clear();
+    for (const listener of this.endListeners) listener(this.exitValue);
+    this.endListeners.clear();
   }
 }

@@ -12,20 +12,17 @@ import { commandSpec } from './command-spec.js';
 import { ManagedProcess } from './managed-process.js';
 import { processEvents, subscribeOutput } from './process-stream.js';
 import type { ProcessTable } from './process-table.js';
+import { validPtySize } from './pty.js';
 
 const signals: Partial<Record<Signal, NodeJS.Signals>> = {
   [Signal.SIGKILL]: 'SIGKILL',
   [Signal.SIGTERM]: 'SIGTERM',
 };
 
-// TODO(#2): PTY support (pty.create / Update) needs a pseudo-terminal helper; answered
-// `unimplemented` until then.
-const noPty = () => new SandboxdError('NOT_IMPLEMENTED', 'pty is not supported by this envd yet');
-
 export function processService(config: EnvdConfig, table: ProcessTable): Partial<ServiceImpl<typeof Process>> {
   return {
     async *start(req, ctx) {
-      if (req.pty) throw noPty();
+      const ptySize = req.pty ? validPtySize(req.pty.size) : undefined;
       const user = await userFromAuthorization(ctx.requestHeader.get('authorization'), config.defaultUser);
       const spec = await commandSpec(
         {
@@ -36,6 +33,7 @@ export function processService(config: EnvdConfig, table: ProcessTable): Partial
           // Unset means an open stdin pipe: older SDKs relied on it (§3.4 StartRequest).
           stdin: req.stdin ?? true,
           ...(req.tag !== undefined ? { tag: req.tag } : {}),
+          ...(ptySize ? { pty: { helper: config.envdHelper, size: ptySize } } : {}),
         },
         user,
         config,
@@ -76,9 +74,7 @@ export function processService(config: EnvdConfig, table: ProcessTable): Partial
 
     async sendInput(req) {
       const proc = table.findRunning(req.process?.selector);
-      const input = req.input?.input;
-      if (input?.case === 'pty') throw new SandboxdError('INVALID_REQUEST', `process ${proc.pid} has no pty`);
-      if (input?.case === 'stdin') await proc.writeStdin(input.value);
+      await writeInput(proc, req.input?.input);
       return {};
     },
 
@@ -89,9 +85,7 @@ export function processService(config: EnvdConfig, table: ProcessTable): Partial
         if (event.case === 'start') proc = table.findRunning(event.value.process?.selector);
         if (event.case !== 'data') continue;
         if (!proc) throw new SandboxdError('INVALID_REQUEST', 'the first StreamInput message must be start');
-        const input = event.value.input?.input;
-        if (input?.case === 'pty') throw new SandboxdError('INVALID_REQUEST', `process ${proc.pid} has no pty`);
-        if (input?.case === 'stdin') await proc.writeStdin(input.value);
+        await writeInput(proc, event.value.input?.input);
       }
       return {};
     },
@@ -109,9 +103,19 @@ export function processService(config: EnvdConfig, table: ProcessTable): Partial
       return {};
     },
 
-    update(req) {
-      table.findRunning(req.process?.selector);
-      throw noPty();
+    async update(req) {
+      const proc = table.findRunning(req.process?.selector);
+      if (req.pty) await proc.resize(validPtySize(req.pty.size));
+      return {};
     },
   };
+}
+
+type InputCase = { case: 'stdin' | 'pty'; value: Uint8Array } | { case: undefined; value?: undefined } | undefined;
+
+/** stdin to a pty process, or pty input to a pipe process, is an error (§3.4). */
+function writeInput(proc: ManagedProcess, input: InputCase): Promise<void> {
+  if (input?.case === 'pty') return proc.writePty(input.value);
+  if (input?.case === 'stdin') return proc.writeStdin(input.value);
+  return Promise.resolve();
 }

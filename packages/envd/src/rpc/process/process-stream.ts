@@ -1,7 +1,8 @@
 /**
  * The event stream of Start and Connect (§3.4): exactly one `start {pid}` first, then the output
- * (only what arrives from now on: nothing is replayed), keepalives while idle, and exactly one
- * `end`. A client that goes away stops its stream only; the process keeps running.
+ * (first what nobody received while no client was attached, then live), keepalives while idle,
+ * and exactly one `end`. A client that goes away stops its stream only; the process keeps running
+ * and what the client never took goes back into the process's backlog for the next Connect.
  */
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { ProcessEventSchema } from '@sandboxd/protocol';
@@ -10,19 +11,32 @@ import type { ManagedProcess, ProcessOutput } from './managed-process.js';
 
 type ProcessEventInit = MessageInitShape<typeof ProcessEventSchema>;
 
+export interface OutputSubscription {
+  queue: EventQueue<ProcessOutput>;
+  detach: () => void;
+}
+
 /** Subscribe synchronously right after spawn/lookup, so no output slips past before `start`. */
-export function subscribeOutput(proc: ManagedProcess): { queue: EventQueue<ProcessOutput>; unsubscribe: () => void } {
-  const queue = new EventQueue<ProcessOutput>();
-  const unsubscribe = proc.subscribe((event) => {
-    queue.push(event);
-    if (event.kind === 'end') queue.close();
+export function subscribeOutput(proc: ManagedProcess): OutputSubscription {
+  const queue = new EventQueue<ProcessOutput>({
+    weigh: (event) => (event.kind === 'end' ? 0 : event.data.byteLength),
+    onTake: () => proc.relieve(),
   });
-  return { queue, unsubscribe };
+  const detach = proc.subscribe({
+    push: (event) => {
+      queue.push(event);
+      if (event.kind === 'end') queue.close();
+    },
+    get pendingBytes() {
+      return queue.pendingWeight;
+    },
+  });
+  return { queue, detach: () => detach(queue.takeRemaining()) };
 }
 
 export async function* processEvents(
   proc: ManagedProcess,
-  subscription: { queue: EventQueue<ProcessOutput>; unsubscribe: () => void },
+  subscription: OutputSubscription,
   signal: AbortSignal,
   keepaliveMs: number,
 ): AsyncGenerator<{ event: ProcessEventInit }> {
@@ -39,6 +53,6 @@ export async function* processEvents(
       }
     }
   } finally {
-    subscription.unsubscribe();
+    subscription.detach();
   }
 }

@@ -17,8 +17,7 @@ export class ProcessTable {
   add(proc: ManagedProcess): void {
     this.ended.delete(proc.pid);
     this.running.set(proc.pid, proc);
-    proc.subscribe((event) => {
-      if (event.kind !== 'end') return;
+    proc.onEnd(() => {
       this.running.delete(proc.pid);
       this.ended.set(proc.pid, proc);
       if (this.ended.size > ENDED_KEPT) {

@@ -96,3 +96,77 @@ test('binary protobuf works too (List and SendSignal via a connect-node client)'
     error: 'signal: killed',
   });
 });
+
+function binaryClient(url: string) {
+  return createClient(Process, createConnectTransport({ baseUrl: url, httpVersion: '1.1', useBinaryFormat: true }));
+}
+
+test('reconnect by tag replays what was printed while nobody was attached', async (t) => {
+  const envd = await startEnvd(t);
+  const client = binaryClient(envd.url);
+  const abort = new AbortController();
+  const stream = client.start(
+    { process: { cmd: '/bin/sh', args: ['-c', 'sleep 0.5; echo missed; sleep 0.5; echo live'] }, tag: 'job-1' },
+    { signal: abort.signal },
+  );
+  const first = await stream[Symbol.asyncIterator]().next();
+  assert.equal(first.value?.event?.event.case, 'start');
+  abort.abort(); // the client goes away; the process keeps running
+  await new Promise((r) => setTimeout(r, 800));
+  let stdout = '';
+  let exitCode: number | undefined;
+  for await (const res of client.connect({ process: { selector: { case: 'tag', value: 'job-1' } } })) {
+    const event = res.event?.event;
+    if (event?.case === 'data' && event.value.output.case === 'stdout') stdout += Buffer.from(event.value.output.value);
+    if (event?.case === 'end') exitCode = event.value.exitCode;
+  }
+  assert.equal(stdout, 'missed\nlive\n');
+  assert.equal(exitCode, 0);
+});
+
+test('StreamInput (client streaming) feeds stdin', async (t) => {
+  const envd = await startEnvd(t);
+  const client = binaryClient(envd.url);
+  const stream = client.start({ process: { cmd: '/bin/cat', args: [] }, stdin: true, tag: 'cat' });
+  const events = stream[Symbol.asyncIterator]();
+  const first = await events.next();
+  const pid = first.value?.event?.event.case === 'start' ? first.value.event.event.value.pid : 0;
+  async function* input() {
+    yield { event: { case: 'start' as const, value: { process: { selector: { case: 'pid' as const, value: pid } } } } };
+    for (const text of ['streamed ', 'input\n']) {
+      yield {
+        event: {
+          case: 'data' as const,
+          value: { input: { input: { case: 'stdin' as const, value: new TextEncoder().encode(text) } } },
+        },
+      };
+    }
+  }
+  await client.streamInput(input());
+  await client.closeStdin({ process: { selector: { case: 'pid', value: pid } } });
+  let stdout = '';
+  for (let next = await events.next(); !next.done; next = await events.next()) {
+    const event = next.value.event?.event;
+    if (event?.case === 'data' && event.value.output.case === 'stdout') stdout += Buffer.from(event.value.output.value);
+  }
+  assert.equal(stdout, 'streamed input\n');
+});
+
+test('a client that does not read pauses the process instead of growing envd (backpressure)', async (t) => {
+  const envd = await startEnvd(t);
+  const client = binaryClient(envd.url);
+  const total = 300 * 1024 * 1024;
+  const stream = client.start({ process: { cmd: '/bin/sh', args: ['-c', `head -c ${total} /dev/zero`] } });
+  const events = stream[Symbol.asyncIterator]();
+  await events.next(); // start
+  await new Promise((r) => setTimeout(r, 2000)); // nobody reads: the pipes must fill and pause
+  const status = await import('node:fs').then((fs) => fs.readFileSync(`/proc/${envd.child.pid}/status`, 'utf8'));
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+  assert.ok(rssKiB < 200 * 1024, `envd RSS ${rssKiB} KiB while its client is not reading`);
+  let received = 0;
+  for (let next = await events.next(); !next.done; next = await events.next()) {
+    const event = next.value.event?.event;
+    if (event?.case === 'data' && event.value.output.case === 'stdout') received += event.value.output.value.byteLength;
+  }
+  assert.equal(received, total);
+});
