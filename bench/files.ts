@@ -1,31 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { Sandbox } from 'e2b';
 import { startTestServer } from '../tests/support/server-harness.js';
-import { percentile, timed } from './stats.js';
+import { type BenchRow, percentile, timed } from './stats.js';
 
 /**
  * Issue #4 figures: file throughput through the SDK both ways (100 MiB of incompressible bytes,
  * default multipart write and bytes read; best of 3, as the machine is shared), 1 000 small files
  * in one multipart call, and watch latency: a command inside writes files at a steady pace and
  * each event's arrival at the client is compared with the file's mtime (same kernel clock).
- * Run alone with `tsx bench/files.ts`; `bench/run.ts` includes it.
+ * Run alone with `npm run bench -- files`.
  */
-export interface FilesBenchRow {
-  metric: string;
-  value: number;
-  unit: string;
-  target?: string;
-  detail?: string;
-}
-
 const MiB = 1024 * 1024;
 
-export async function measureFiles(): Promise<{ rows: FilesBenchRow[]; samples: Record<string, number[]> }> {
+export async function measureFiles(rows: BenchRow[], samples: Record<string, number[]>): Promise<void> {
   const server = await startTestServer({ env: { SANDBOXD_WARM_POOL: '0' } });
   server.useForE2b();
-  const rows: FilesBenchRow[] = [];
-  const samples: Record<string, number[]> = {};
   try {
     const sbx = await Sandbox.create();
     const size = 100 * MiB;
@@ -89,11 +78,4 @@ export async function measureFiles(): Promise<{ rows: FilesBenchRow[]; samples: 
   } finally {
     await server.stop();
   }
-  return { rows, samples };
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { rows } = await measureFiles();
-  for (const r of rows)
-    process.stdout.write(`${r.metric.padEnd(42)} ${r.value.toFixed(1).padStart(8)} ${r.unit}  ${r.target ?? ''}\n`);
 }

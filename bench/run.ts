@@ -120,11 +120,7 @@ const sections: Record<string, () => Promise<void>> = {
     await measureCreates('warm', 2, 400);
   },
   commands: measureCommandsAndMemory,
-  files: async () => {
-    const files = await measureFiles();
-    rows.push(...files.rows);
-    Object.assign(samples, files.samples);
-  },
+  files: () => measureFiles(rows, samples),
   lifecycle: async () => {
     await measureListing(rows, samples);
     await measureExpiry(rows, samples);
