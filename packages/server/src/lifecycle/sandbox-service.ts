@@ -98,7 +98,7 @@ export class SandboxService {
     if (!(await this.o.templateExists(cmd.templateId))) {
       throw new SandboxdError('TEMPLATE_NOT_FOUND', `template '${cmd.templateId}' not found`);
     }
-    const release = this.#admission.admit(team, this.o.store.countActiveSandboxes(team.id));
+    const release = this.#admit(team);
     try {
       const envdAccessToken = cmd.secure ? randomToken(24) : null;
       const warm = await claimWarmSandbox(this.o, cmd.templateId, {
@@ -149,7 +149,7 @@ export class SandboxService {
       address: null,
       envdPort: null,
     };
-    return { ...record, endAt: deadlineFor(team, record.runtimeStartedAt, cmd.timeoutSeconds, this.o.clock.now()) };
+    return { ...record, endAt: this.#deadline(team, record.runtimeStartedAt, cmd.timeoutSeconds) };
   }
 
   async #startCold(team: Team, cmd: CreateSandboxCommand, record: SandboxRecord): Promise<SandboxRecord> {
@@ -165,7 +165,7 @@ export class SandboxService {
       const running: SandboxRecord = {
         ...record,
         state: 'running',
-        endAt: deadlineFor(team, record.runtimeStartedAt, cmd.timeoutSeconds, this.o.clock.now()),
+        endAt: this.#deadline(team, record.runtimeStartedAt, cmd.timeoutSeconds),
         address: endpoint.address,
         envdPort: endpoint.envdPort,
       };
@@ -212,7 +212,7 @@ export class SandboxService {
     this.get(team, sandboxId);
     await this.#queue.run(sandboxId, async () => {
       const record = this.#requireState(sandboxId, ['running']);
-      const endAt = deadlineFor(team, record.runtimeStartedAt, timeoutSeconds, this.o.clock.now());
+      const endAt = this.#deadline(team, record.runtimeStartedAt, timeoutSeconds);
       this.o.store.updateSandbox(sandboxId, { endAt });
       this.events.record(record, 'timeout-set', 'user', new Date(endAt).toISOString());
       this.#scheduler.reschedule();
@@ -236,10 +236,7 @@ export class SandboxService {
       if (record.state === 'paused') {
         return { record: await this.#resume(team, record, timeoutSeconds, options.memory, 'user'), resumed: true };
       }
-      const endAt = Math.max(
-        record.endAt,
-        deadlineFor(team, record.runtimeStartedAt, timeoutSeconds, this.o.clock.now()),
-      );
+      const endAt = Math.max(record.endAt, this.#deadline(team, record.runtimeStartedAt, timeoutSeconds));
       if (endAt !== record.endAt) {
         this.o.store.updateSandbox(sandboxId, { endAt });
         this.#scheduler.reschedule();
@@ -462,7 +459,7 @@ export class SandboxService {
     cause: SandboxEvent['cause'],
   ): Promise<SandboxRecord> {
     const sandboxId = record.id;
-    const release = this.#admission.admit(team, this.o.store.countActiveSandboxes(team.id));
+    const release = this.#admit(team);
     try {
       assertTransition(sandboxId, record.state, 'resuming');
       this.o.store.updateSandbox(sandboxId, { state: 'resuming' });
@@ -563,6 +560,16 @@ export class SandboxService {
       throw new SandboxdError('INVALID_TRANSITION', `sandbox ${sandboxId} is ${record.state}`);
     }
     return record;
+  }
+
+  /** A place against the team's concurrent limit (see Admission); returns its release. */
+  #admit(team: Team): () => void {
+    return this.#admission.admit(team, this.o.store.countActiveSandboxes(team.id));
+  }
+
+  /** now + timeout, clamped to the team's plan counted from `runtimeStartedAt` (see deadlineFor). */
+  #deadline(team: Team, runtimeStartedAt: number, timeoutSeconds: number): number {
+    return deadlineFor(team, runtimeStartedAt, timeoutSeconds, this.o.clock.now());
   }
 
   /** envd's boot environment for this sandbox: its owner's token and env vars. */
