@@ -9,9 +9,12 @@ import { runCommand } from './run-command.js';
 
 /**
  * CRIU for pause/resume. Debian 12's criu 3.17 fails `criu check` on kernels ≥ 6.13, and stock
- * 4.1.1 cannot dump INET sockets on ≥ 6.16 (RUNTIME-NOTES A §1, §5), so setup builds 4.1.1 from
- * Debian trixie's orig tarball (checksum pinned below, the one in trixie's signed Sources index)
- * with our patch, and installs it as `defaultCriuBinary`. A stamp records what was built; a
+ * 4.1.1 cannot dump INET sockets on ≥ 6.16: Linux 6.16 restricts SO_PASSCRED/SO_PASSSEC to
+ * unix, netlink and bluetooth sockets, and CRIU treats the EOPNOTSUPP `getsockopt` now answers
+ * for a TCP or UDP socket as fatal ("Can't get 1:16 opt"). So setup builds 4.1.1 from Debian
+ * trixie's orig tarball (checksum pinned below, the one in trixie's signed Sources index) with our
+ * patch (patches/criu-4.1.1-so-pass-eopnotsupp.patch: such an option counts as not set), and
+ * installs it as `defaultCriuBinary`. A stamp records what was built; a
  * matching stamp and binary skip the whole step.
  */
 const version = '4.1.1';
@@ -21,7 +24,7 @@ const tarballSha256 = 'f80a66cb3726bb2116266d4759ce3bcbfab7abdb6b6d430bf20dd4191
 const patchFile = path.join(repoRoot, 'packages/cli/patches/criu-4.1.1-so-pass-eopnotsupp.patch');
 const stampFile = '/var/lib/sandboxd/criu-build.json';
 
-/** Build dependencies (RUNTIME-NOTES A §3.1); the libraries among them are also criu's run-time deps. */
+/** Build dependencies (Debian 12 names); the libraries among them are also criu's run-time deps. */
 export const criuBuildPackages = [
   'build-essential',
   'patch',

@@ -5,10 +5,22 @@ import { runCommand } from './run-command.js';
  * Debian packages the runtime needs on the host: runc (containers), iptables (sandbox firewall,
  * and CRIU's network lock: CRIU runs iptables-restore in the sandbox's netns during a dump and a
  * restore), debootstrap (templates), iproute2 (veth), e2fsprogs (disk images), tini (PID 1 that
- * reaps orphans), gcc + libc6-dev (our small idmapped-mount helper). CRIU's build dependencies
+ * reaps orphans), gcc + libc6-dev (our small idmapped-mount helper), python3 + python3-venv (the
+ * venv of the Python SDK tests, python-sdk.ts). CRIU's build dependencies
  * are installed by its own step (criu-build.ts), only when it has to be built.
  */
-export const hostPackages = ['runc', 'iptables', 'debootstrap', 'iproute2', 'e2fsprogs', 'tini', 'gcc', 'libc6-dev'];
+export const hostPackages = [
+  'runc',
+  'iptables',
+  'debootstrap',
+  'iproute2',
+  'e2fsprogs',
+  'tini',
+  'gcc',
+  'libc6-dev',
+  'python3',
+  'python3-venv',
+];
 
 export function missingHostPackages(): string[] {
   return missingPackages(hostPackages);

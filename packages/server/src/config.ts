@@ -16,6 +16,8 @@ export interface Config {
   domain: string | undefined;
   /** A key to register for the default team at start (`SANDBOXD_API_KEY`). */
   apiKey: string | undefined;
+  /** Machine-wide state shared by every data dir (`SANDBOXD_MACHINE_DIR`, default /var/lib/sandboxd). */
+  machineDir: string;
   templatesDir: string;
   helpersDir: string;
   /** Mount points and other state that a reboot may wipe (`SANDBOXD_RUN_DIR`, default /run/sandboxd). */
@@ -139,6 +141,7 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
     dataDir,
     domain: pick('domain', 'SANDBOXD_DOMAIN'),
     apiKey,
+    machineDir: path.resolve(machineDir),
     templatesDir: path.resolve(pick('templates-dir', 'SANDBOXD_TEMPLATES_DIR') ?? path.join(machineDir, 'templates')),
     helpersDir: path.join(machineDir, 'helpers'),
     runDir: path.resolve(env.SANDBOXD_RUN_DIR ?? '/run/sandboxd'),

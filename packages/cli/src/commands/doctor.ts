@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { checkHost } from '@sandboxd/runtime';
 import type { Config } from '@sandboxd/server';
 import { missingHostPackages } from '../host-packages.js';
+import { isPythonSdkReady, pythonSdkVenv } from '../python-sdk.js';
 
 /** Reports what is missing for sandboxd to run here, and how to fix each item. Exit code 1 if anything is. */
 export async function doctor(config: Readonly<Config>): Promise<number> {
@@ -22,6 +23,12 @@ export async function doctor(config: Readonly<Config>): Promise<number> {
   checks.push({
     name: `envd bundle (${config.envdBundlePath})`,
     ok: fs.existsSync(config.envdBundlePath),
+    fix: 'npm run setup',
+  });
+  const venv = pythonSdkVenv(config.machineDir);
+  checks.push({
+    name: `Python SDK venv for the tests (${venv.dir})`,
+    ok: isPythonSdkReady(venv),
     fix: 'npm run setup',
   });
   for (const check of await checkHost({ templatesDir: config.templatesDir, helpersDir: config.helpersDir })) {

@@ -4,6 +4,7 @@ import type { Config } from '@sandboxd/server';
 import { buildCriu, isCriuInstalled } from '../criu-build.js';
 import { installHostPackages, missingHostPackages } from '../host-packages.js';
 import { createProgress } from '../progress.js';
+import { buildPythonSdk, isPythonSdkReady, pythonSdkVenv } from '../python-sdk.js';
 
 /**
  * Idempotent host set-up: everything `serve` and the tests need, each step skipped when already
@@ -13,7 +14,7 @@ export async function setup(config: Readonly<Config>): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw new Error('sandboxd needs root to create sandboxes (namespaces, cgroups, mounts): run it as root');
   }
-  const progress = createProgress(5);
+  const progress = createProgress(6);
   const missing = missingHostPackages();
   await progress.step(
     missing.length ? `Installing Debian packages: ${missing.join(' ')}` : 'Debian packages present',
@@ -44,6 +45,14 @@ export async function setup(config: Readonly<Config>): Promise<void> {
         templatesDir: config.templatesDir,
         onProgress: (step, detail) => update(`${step}${detail ? `: ${detail}` : ''}`),
       });
+    },
+  );
+  const venv = pythonSdkVenv(config.machineDir);
+  const sdkReady = isPythonSdkReady(venv);
+  await progress.step(
+    sdkReady ? 'Python SDK venv ready (e2b, pytest)' : `Installing the E2B Python SDK and pytest into ${venv.dir}`,
+    async (update) => {
+      if (!sdkReady) await buildPythonSdk(venv, update);
     },
   );
 }
