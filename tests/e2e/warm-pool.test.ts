@@ -13,9 +13,9 @@ function servedWarm(logs: string[], sandboxId: string): boolean | undefined {
   return undefined;
 }
 
-async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -34,7 +34,13 @@ test('creates are handed pre-started sandboxes, each private to its owner; shutd
       .trim()
       .split('\n')
       .filter(Boolean);
-  await until(() => containers().length >= 2, 30_000);
+  // Ready, not merely started: `runc list` also shows sandboxes whose envd is still booting, and a
+  // create that finds none ready starts cold.
+  const poolReady = async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    return Number(/^sandboxd_warm_pool_ready (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+  await until(async () => (await poolReady()) >= 2, 30_000);
 
   const a = await Sandbox.create({ envs: { OWNER: 'a' }, metadata: { who: 'a' } });
   const b = await Sandbox.create({ envs: { OWNER: 'b' } });
@@ -51,7 +57,8 @@ test('creates are handed pre-started sandboxes, each private to its owner; shutd
   assert.equal(stolen.status, 401);
 
   // The pool refills in the background, and pooled sandboxes stay invisible to the API.
-  await until(() => containers().length >= 4, 30_000);
+  await until(async () => (await poolReady()) >= 2, 30_000);
+  assert.ok(containers().length >= 4, 'two handed out, two new in the pool');
   const listed = await Sandbox.list().nextItems();
   assert.deepEqual(new Set(listed.map((s) => s.sandboxId)), new Set([a.sandboxId, b.sandboxId]));
 

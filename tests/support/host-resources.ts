@@ -57,7 +57,9 @@ export function hostResources(dataDir: string, sandboxIds: readonly string[] = [
     const root = `/sys/fs/cgroup/${controller}/sandboxd`;
     if (!fs.existsSync(root)) continue;
     for (const name of fs.readdirSync(root)) {
-      if (fs.statSync(`${root}/${name}`).isDirectory()) cgroups.push(`${controller}/${name}`);
+      // A cgroup being removed while we look is not there any more.
+      if (fs.statSync(`${root}/${name}`, { throwIfNoEntry: false })?.isDirectory())
+        cgroups.push(`${controller}/${name}`);
     }
   }
   const processes: string[] = [];

@@ -134,12 +134,74 @@ export async function startTestServer(
   };
 }
 
+export interface ServerProcess {
+  process: ChildProcess;
+  /** Lines of stderr (JSON logs, or the CLI's error message). */
+  logs: string[];
+  stdout(): string;
+  /** Exit code, or the signal's name when a signal ended it. */
+  exited: Promise<number | NodeJS.Signals>;
+}
+
+/** Spawns `sandboxd serve` as is, without waiting for anything: for tests of start-up itself. */
+export function spawnServerProcess(options: {
+  dataDir: string;
+  port?: number;
+  apiKey?: string;
+  env?: Record<string, string>;
+}): ServerProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'packages/cli/src/main.ts',
+      'serve',
+      '--skip-setup',
+      '--port',
+      String(options.port ?? 0),
+      '--data-dir',
+      options.dataDir,
+    ],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        SANDBOXD_API_KEY: options.apiKey ?? `e2b_${randomBytes(20).toString('hex')}`,
+        SANDBOXD_LOG_LEVEL: 'info',
+        ...options.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const logs: string[] = [];
+  let out = '';
+  child.stderr?.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+  });
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => {
+    // 'close', not 'exit': by then every line it wrote has been read.
+    child.once('close', (code, signal) => resolve(code ?? signal ?? 'SIGKILL'));
+  });
+  return { process: child, logs, stdout: () => out, exited };
+}
+
 /**
  * Removes a test data directory, but never through a live mount: a recursive delete across a
  * sandbox's overlay or idmapped template mount would delete the template's files.
  */
 export function removeDataDir(dataDir: string): void {
-  const mounted = mountPoints().filter((mountPoint) => mountPoint === dataDir || mountPoint.startsWith(`${dataDir}/`));
+  // A sandbox's mounts also live in the machine-wide run directory, named after the sandbox; its
+  // state dir is here. Deleting that under a live sandbox would orphan it beyond any sweep.
+  const sandboxesDir = path.join(dataDir, 'runtime', 'sandboxes');
+  const ids = fs.existsSync(sandboxesDir) ? fs.readdirSync(sandboxesDir) : [];
+  const mounted = mountPoints().filter(
+    (mountPoint) =>
+      mountPoint === dataDir ||
+      mountPoint.startsWith(`${dataDir}/`) ||
+      ids.some((id) => mountPoint.includes(`/${id}/`) || mountPoint.endsWith(`/${id}`)),
+  );
   if (mounted.length > 0) {
     throw new Error(`refusing to delete ${dataDir}: still mounted at ${mounted.join(', ')} (a sandbox leaked)`);
   }

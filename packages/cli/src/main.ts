@@ -1,5 +1,5 @@
 import { SandboxdError } from '@sandboxd/common';
-import { ConfigError, loadConfig } from '@sandboxd/server';
+import { ConfigError, loadConfig, StartupError } from '@sandboxd/server';
 import { doctor } from './commands/doctor.js';
 import { serve } from './commands/serve.js';
 import { setup } from './commands/setup.js';
@@ -57,8 +57,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(
-      // Configuration and input mistakes are the user's to fix: their message, not a stack.
-      `${err instanceof ConfigError || SandboxdError.is(err) ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      // Configuration, input and start-up (port taken, data directory in use) mistakes are the user's to fix: their message, not a stack.
+      `${err instanceof ConfigError || err instanceof StartupError || SandboxdError.is(err) ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );
     process.exitCode = 1;
   },

@@ -24,6 +24,7 @@ export const errorCatalog = {
   ROUTE_NOT_FOUND: { kind: 'not-found', message: 'no such route' },
   INVALID_TRANSITION: { kind: 'conflict', message: 'operation not allowed in the current state' },
   SANDBOX_NOT_RUNNING: { kind: 'unavailable', message: 'sandbox is not running' },
+  SHUTTING_DOWN: { kind: 'unavailable', message: 'the server is shutting down' },
   CAPACITY_EXHAUSTED: { kind: 'exhausted', message: 'no capacity left' },
   RATE_LIMITED: { kind: 'exhausted', message: 'too many requests for this API key' },
   NOT_IMPLEMENTED: { kind: 'unimplemented', message: 'not implemented yet' },

@@ -1,18 +1,20 @@
 import fs from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
-import { type Logger, systemClock } from '@sandboxd/common';
+import { type Logger, Scope, systemClock } from '@sandboxd/common';
 import { isTemplateBuilt, RuncRuntime } from '@sandboxd/runtime';
 import { createApi } from './api/app.js';
 import { bootstrapApiKey } from './api-key-bootstrap.js';
 import type { Config } from './config.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { closeHttpServer, createHttpFront } from './http-front.js';
 import { SandboxService } from './lifecycle/sandbox-service.js';
 import { WarmPool } from './lifecycle/warm-pool.js';
 import { createMetrics } from './metrics/registry.js';
-import { matchSandboxRequest } from './proxy/match.js';
 import { SandboxProxy } from './proxy/sandbox-proxy.js';
+import { StartupError } from './startup-error.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
 export interface RunningServer {
@@ -20,17 +22,62 @@ export interface RunningServer {
   port: number;
   /** The default team's key when this server knows it in clear (configured or generated here). */
   apiKey: string | undefined;
-  /** Graceful stop: no new requests, in-flight operations finish; sandboxes keep running. */
+  /**
+   * Graceful stop: no new connections, in-flight operations finish, the warm pool's sandboxes
+   * (started or starting) are killed; owned sandboxes keep running. Idempotent.
+   */
   close(): Promise<void>;
 }
+
+export interface StartOptions {
+  /** Aborting it (SIGTERM during start-up) undoes whatever was started and rejects. */
+  signal?: AbortSignal;
+}
+
+/** Busy connections get this long to finish at shutdown before they are cut. */
+const shutdownGraceMs = 2_000;
 
 /**
  * Composition root: builds every object, reconciles the store with the runtime, then serves the
  * REST API and the sandbox proxy on one port. Only this file names concrete implementations.
+ *
+ * Start-up is transactional: each part registers its undo in one scope right after it exists, so
+ * a failure (data directory in use, port taken) or an abort undoes exactly what was started, and
+ * `close()` is the same scope run to the end.
  */
-export async function startServer(config: Readonly<Config>, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: Readonly<Config>,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const scope = new Scope();
+  const undo = async (): Promise<void> => {
+    for (const err of await scope.dispose()) logger.error('shutdown step failed', { err });
+  };
+  try {
+    const started = await start(config, logger, scope, options.signal);
+    let closing: Promise<void> | undefined;
+    return { ...started, close: () => (closing ??= undo()) };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
+
+async function start(
+  config: Readonly<Config>,
+  logger: Logger,
+  scope: Scope,
+  signal: AbortSignal | undefined,
+): Promise<Omit<RunningServer, 'close'>> {
+  const checkpoint = () => signal?.throwIfAborted();
+  checkpoint();
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Before anything reads or writes the directory: a second server must not touch the first's sandboxes.
+  const lock = lockDataDir(config.dataDir);
+  scope.defer('release the data directory', () => lock.release());
   const store = new SqliteStore(path.join(config.dataDir, 'sandboxd.db'));
+  scope.defer('close the store', () => store.close());
   store.migrate();
   const apiKey = bootstrapApiKey(store, config.dataDir, config.apiKey, config.defaultTeam);
 
@@ -43,6 +90,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     logger: logger.child({ component: 'runtime' }),
   });
   await runtime.init();
+  checkpoint();
 
   const limits = {
     cpuCount: config.sandbox.cpuCount,
@@ -60,8 +108,13 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
           logger: logger.child({ component: 'warm-pool' }),
         })
       : undefined;
+  // Pool sandboxes belong to nobody: none may outlive the server, including those still starting.
+  if (pool) scope.defer('kill the warm pool', () => pool.close());
   // Metrics first: the service reports expiries into them; they read the service lazily.
-  const metrics = createMetrics({ runningSandboxes: () => service.runningCount() });
+  const metrics = createMetrics({
+    runningSandboxes: () => service.runningCount(),
+    warmPoolReady: () => pool?.readyCount() ?? 0,
+  });
   const service: SandboxService = new SandboxService({
     store,
     runtime,
@@ -76,6 +129,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       resumed: (ms) => metrics.resumeSeconds.observe(ms / 1000),
     },
   });
+  scope.defer('close the lifecycle', () => service.close());
   const proxy = new SandboxProxy({
     route: (id) => service.route(id),
     signedCandidates: () =>
@@ -85,6 +139,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     logger,
     metrics,
   });
+  scope.defer('close the proxy', () => proxy.close());
   service.onStop((id) => proxy.dropSandbox(id));
   const reconciled = await service.reconcile();
   logger.info('reconciled with the runtime', {
@@ -93,9 +148,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     lost: reconciled.lost.length,
     swept: reconciled.swept.length,
   });
-
-  // Only now: the sweep above would have taken pool sandboxes for orphans.
-  if (pool && (await isTemplateBuilt(config.templatesDir, pool.templateId))) pool.fill();
+  checkpoint();
 
   let boundPort = config.port;
   const api = createApi({
@@ -107,64 +160,37 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     clock: systemClock,
     publicDomain: () => config.domain ?? `localhost:${boundPort}`,
   });
-  const apiListener = getRequestListener(api.fetch);
-  // Traffic for a sandbox that is not routed may wake it (paused with autoResume) first.
-  const wake = (target: ReturnType<typeof matchSandboxRequest>): Promise<void> | undefined =>
-    target && target !== 'invalid' && !service.route(target.sandboxId)
-      ? service.wakeOnTraffic(target.sandboxId)
-      : undefined;
-  const server = http.createServer((req, res) => {
-    const target = matchSandboxRequest(req.headers) ?? proxy.matchSignedFiles(req);
-    if (!target) {
-      void apiListener(req, res);
-      return;
-    }
-    const waking = wake(target);
-    if (waking) void waking.then(() => proxy.handle(req, res, target));
-    else proxy.handle(req, res, target);
+  const server = createHttpFront({ api: getRequestListener(api.fetch), proxy, service });
+  scope.defer('stop serving', () => {
+    // Live event streams would hold the HTTP server open.
+    service.closeEventStreams();
+    return closeHttpServer(server, shutdownGraceMs);
   });
-  server.on('upgrade', (req, socket, head) => {
-    const target = matchSandboxRequest(req.headers);
-    if (!target) {
-      socket.destroy();
-      return;
-    }
-    const waking = wake(target);
-    if (waking) void waking.then(() => proxy.handleUpgrade(req, socket, head, target));
-    else proxy.handleUpgrade(req, socket, head, target);
-  });
-  // Proxied uploads and streams may legitimately take hours; headers must still arrive promptly.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  await listen(server, config.host, config.port);
+  checkpoint();
   const port = (server.address() as AddressInfo).port;
   boundPort = port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info('sandboxd listening', { url, dataDir: config.dataDir });
 
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    port,
-    apiKey,
-    close: () => {
-      closing ??= (async () => {
-        service.closeEventStreams();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-          // Proxied streams are not ours to wait for: they belong to sandboxes that keep running.
-          setTimeout(() => server.closeAllConnections(), 2_000).unref();
-        });
-        await service.close();
-        proxy.close();
-        store.close();
-      })();
-      return closing;
-    },
-  };
+  // Only once serving: the start-up sweep would take pool sandboxes for orphans, and a start-up
+  // that fails must not leave any behind.
+  if (pool && (await isTemplateBuilt(config.templatesDir, pool.templateId))) pool.fill();
+  checkpoint();
+  return { url, port, apiKey };
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException) => {
+      const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+      const reason = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message;
+      reject(new StartupError(`cannot listen on ${where}: ${reason}`, { cause: err }));
+    };
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
 }

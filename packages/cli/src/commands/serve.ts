@@ -1,10 +1,44 @@
 import { createLogger } from '@sandboxd/common';
-import { type Config, startServer } from '@sandboxd/server';
+import { type Config, type RunningServer, startServer } from '@sandboxd/server';
 
-/** Runs the server until SIGTERM/SIGINT; prints how to point the e2b SDK at it. */
+/**
+ * Runs the server until SIGTERM/SIGINT; prints how to point the e2b SDK at it. The signal handlers
+ * come first: a signal during start-up aborts it, and the start undoes what it had started (the
+ * warm pool's sandboxes included) instead of the process dying with them left running.
+ */
 export async function serve(config: Readonly<Config>): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
-  const server = await startServer(config, logger);
+  const starting = new AbortController();
+  let server: RunningServer | undefined;
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
+  const stop = (signal: string) => {
+    logger.info('shutting down; sandboxes keep running', { signal });
+    if (server) void server.close().then(stopped);
+    else starting.abort(new Error(`${signal} during start-up`));
+  };
+  const onTerm = () => stop('SIGTERM');
+  const onInt = () => stop('SIGINT');
+  process.once('SIGTERM', onTerm);
+  process.once('SIGINT', onInt);
+  try {
+    server = await startServer(config, logger, { signal: starting.signal });
+  } catch (err) {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    if (starting.signal.aborted) {
+      logger.info('stopped during start-up; everything it had started is undone');
+      return;
+    }
+    throw err;
+  }
+  if (starting.signal.aborted) {
+    // The signal came as the start finished, after its last check.
+    await server.close();
+    return;
+  }
   const base = server.url.replace('://0.0.0.0:', '://127.0.0.1:');
   process.stdout.write(
     [
@@ -18,12 +52,5 @@ export async function serve(config: Readonly<Config>): Promise<void> {
       '',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info('shutting down; sandboxes keep running', { signal });
-      void server.close().then(resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await done;
 }

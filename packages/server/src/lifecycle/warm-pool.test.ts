@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { silentLogger } from '@sandboxd/common';
+import { SandboxdError, silentLogger } from '@sandboxd/common';
 import type { PausedSandbox, RuntimeSandbox, SandboxEndpoint, SandboxRuntime, SandboxSpec } from '@sandboxd/runtime';
 import { WarmPool } from './warm-pool.js';
 
@@ -10,9 +10,21 @@ class CountingRuntime implements SandboxRuntime {
   creates = 0;
   failing = false;
   async init() {}
-  async create(spec: SandboxSpec): Promise<SandboxEndpoint> {
+  /** How long a create takes; an abort ends it early, rolled back, as the runc runtime does. */
+  createMs = 5;
+  async create(spec: SandboxSpec, signal?: AbortSignal): Promise<SandboxEndpoint> {
     this.creates++;
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, this.createMs);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
     if (this.failing) throw new Error('injected failure');
     this.live.add(spec.sandboxId);
     return { sandboxId: spec.sandboxId, address: '10.200.0.2', envdPort: 49983, pid: 1 };
@@ -78,4 +90,44 @@ test('repeated failures pause the pool instead of spinning, then it tries again'
   }
   assert.ok(runtime.creates > 3, 'it tried again after the pause');
   assert.ok(runtime.live.size >= 1);
+});
+
+test('close aborts a start under way, is idempotent, and refuses work afterwards', async () => {
+  const runtime = new CountingRuntime();
+  runtime.createMs = 60_000;
+  const pool = new WarmPool({ size: 2, templateId: 'base', limits, runtime, logger: silentLogger });
+  pool.fill();
+  assert.equal(runtime.creates, 1, 'a start is under way');
+  const closing = pool.close();
+  assert.equal(pool.close(), closing, 'a second close joins the first');
+  await closing;
+  assert.equal(runtime.live.size, 0, 'the aborted start left nothing');
+  assert.equal(pool.readyCount(), 0);
+  assert.throws(
+    () => pool.take(),
+    (err) => SandboxdError.is(err) && err.code === 'SHUTTING_DOWN',
+  );
+});
+
+test('a start that completes while the pool closes is killed, not kept', async () => {
+  const runtime = new CountingRuntime();
+  // Ignores the abort, as a create past its last abortable step does.
+  const create = runtime.create.bind(runtime);
+  runtime.create = (spec) => create(spec);
+  const pool = new WarmPool({ size: 1, templateId: 'base', limits, runtime, logger: silentLogger });
+  pool.fill();
+  await pool.close();
+  assert.equal(runtime.creates, 1);
+  assert.equal(runtime.live.size, 0, 'killed once it was up');
+});
+
+test('readyCount counts only started sandboxes', async () => {
+  const runtime = new CountingRuntime();
+  const pool = new WarmPool({ size: 2, templateId: 'base', limits, runtime, logger: silentLogger });
+  pool.fill();
+  assert.equal(pool.readyCount(), 0, 'starting is not ready');
+  await settle();
+  assert.equal(pool.readyCount(), 2);
+  await pool.close();
+  assert.equal(pool.readyCount(), 0);
 });

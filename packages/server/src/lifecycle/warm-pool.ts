@@ -1,8 +1,10 @@
-import { type Logger, newSandboxId, randomToken } from '@sandboxd/common';
+import { type Logger, newSandboxId, randomToken, SandboxdError } from '@sandboxd/common';
 import { ENVD_CONFIG_ENV, ENVD_PORT, encodeEnvdBootConfig } from '@sandboxd/protocol';
 import type { SandboxEndpoint, SandboxLimits, SandboxRuntime } from '@sandboxd/runtime';
 
 const retryAfterMs = 30_000;
+/** How long close() waits for starts it aborted to roll back before it kills them itself. */
+const closeTimeoutMs = 15_000;
 
 export interface PooledSandbox {
   endpoint: SandboxEndpoint;
@@ -21,22 +23,34 @@ export interface WarmPoolOptions {
  * Sandboxes started ahead of demand, so that a create only has to hand one over (envd's one-shot
  * `POST /init`) instead of waiting ~150 ms for runc and Node to start. Pool sandboxes have no
  * store row and no route: nothing can reach them but the control plane, and after a crash the
- * start-up sweep removes them like any other orphan. `close()` kills whatever is still waiting.
+ * start-up sweep removes them like any other orphan.
  *
  * Only sandboxes of the pool's template and default limits come from the pool; anything else
  * starts cold.
  */
 export class WarmPool {
   readonly #ready: PooledSandbox[] = [];
-  #starting = 0;
-  #closed = false;
+  /** Starts under way, by sandbox id. */
+  readonly #starting = new Map<string, Promise<void>>();
+  readonly #abort = new AbortController();
+  #closing: Promise<void> | undefined;
   #failures = 0;
-  #inFlight: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: WarmPoolOptions) {}
 
+  get templateId(): string {
+    return this.o.templateId;
+  }
+
+  /** Sandboxes started and waiting to be handed out. */
+  readyCount(): number {
+    return this.#ready.length;
+  }
+
+  /** A started sandbox, or undefined when none is ready. Throws SHUTTING_DOWN once closed. */
   take(): PooledSandbox | undefined {
+    if (this.#closing) throw new SandboxdError('SHUTTING_DOWN', 'the warm pool is closed');
     const pooled = this.#ready.shift();
     this.fill();
     return pooled;
@@ -44,7 +58,7 @@ export class WarmPool {
 
   /** Starts sandboxes in the background until the pool is full; one at a time, to spare the CPU. */
   fill(): void {
-    if (this.#closed || this.#starting > 0 || this.#ready.length >= this.o.size) return;
+    if (this.#closing || this.#starting.size > 0 || this.#ready.length >= this.o.size) return;
     // After repeated failures (e.g. the template is being rebuilt) pause instead of spinning,
     // then try again: creates meanwhile start cold.
     if (this.#failures >= 3) {
@@ -55,56 +69,83 @@ export class WarmPool {
       }, retryAfterMs).unref();
       return;
     }
-    this.#starting++;
-    this.#inFlight = this.#startOne()
+    const sandboxId = newSandboxId();
+    const started = this.#startOne(sandboxId)
       .then(
         (pooled) => {
           this.#failures = 0;
-          if (this.#closed) return this.o.runtime.kill(pooled.endpoint.sandboxId);
+          if (this.#closing) return this.#kill(sandboxId);
           this.#ready.push(pooled);
         },
         (err: unknown) => {
+          // An aborted start rolled itself back; that is the shutdown, not a failure.
+          if (this.#abort.signal.aborted) return;
           this.#failures++;
           this.o.logger.warn('warm pool could not start a sandbox', { err, failures: this.#failures });
         },
       )
       .finally(() => {
-        this.#starting--;
+        this.#starting.delete(sandboxId);
         this.fill();
       });
+    this.#starting.set(sandboxId, started);
   }
 
-  get templateId(): string {
-    return this.o.templateId;
-  }
-
-  async #startOne(): Promise<PooledSandbox> {
-    const sandboxId = newSandboxId();
+  async #startOne(sandboxId: string): Promise<PooledSandbox> {
     const initToken = randomToken(24);
-    const endpoint = await this.o.runtime.create({
-      sandboxId,
-      templateId: this.o.templateId,
-      limits: this.o.limits,
-      envdEnv: {
-        [ENVD_CONFIG_ENV]: encodeEnvdBootConfig({
-          sandboxId,
-          envVars: {},
-          defaultUser: 'user',
-          port: ENVD_PORT,
-          initToken,
-        }),
+    const endpoint = await this.o.runtime.create(
+      {
+        sandboxId,
+        templateId: this.o.templateId,
+        limits: this.o.limits,
+        envdEnv: {
+          [ENVD_CONFIG_ENV]: encodeEnvdBootConfig({
+            sandboxId,
+            envVars: {},
+            defaultUser: 'user',
+            port: ENVD_PORT,
+            initToken,
+          }),
+        },
       },
-    });
+      this.#abort.signal,
+    );
     return { endpoint, initToken };
   }
 
-  /** Stop refilling and kill every pooled sandbox (they belong to nobody, so none must survive). */
-  async close(): Promise<void> {
-    this.#closed = true;
+  /**
+   * Stops refilling, aborts the starts under way (each rolls itself back, or is killed once up)
+   * and kills every pooled sandbox: they belong to nobody, so none may survive the server.
+   * Bounded: a start that has not settled after closeTimeoutMs is killed by id. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     clearTimeout(this.#retryTimer);
-    // A sandbox still starting is killed by its own completion handler once it is up.
-    await this.#inFlight;
+    this.#abort.abort(new SandboxdError('SHUTTING_DOWN', 'the warm pool is closing'));
+    const starting = [...this.#starting];
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), closeTimeoutMs);
+    });
+    const settled = await Promise.race([Promise.allSettled(starting.map(([, p]) => p)), timedOut]);
+    clearTimeout(timer);
+    if (settled === 'timeout') {
+      const stuck = starting.filter(([id]) => this.#starting.has(id)).map(([id]) => id);
+      this.o.logger.error('warm pool starts did not settle at shutdown; killing them', { sandboxIds: stuck });
+      await Promise.all(stuck.map((id) => this.#kill(id)));
+    }
     const waiting = this.#ready.splice(0);
-    await Promise.allSettled(waiting.map((p) => this.o.runtime.kill(p.endpoint.sandboxId)));
+    await Promise.all(waiting.map((p) => this.#kill(p.endpoint.sandboxId)));
+  }
+
+  /** Never throws: a pool sandbox that cannot be killed is logged, and the next start-up sweeps it. */
+  async #kill(sandboxId: string): Promise<void> {
+    await this.o.runtime.kill(sandboxId).catch((err: unknown) => {
+      this.o.logger.error('could not kill a warm pool sandbox', { sandboxId, err });
+    });
   }
 }

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of one server instance (no global registry: two servers may share a process). */
-export function createMetrics(sources: { runningSandboxes: () => number }) {
+export function createMetrics(sources: { runningSandboxes: () => number; warmPoolReady?: () => number }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sandboxd_process_' });
   return {
@@ -24,6 +24,14 @@ export function createMetrics(sources: { runningSandboxes: () => number }) {
       registers: [registry],
       collect() {
         this.set(sources.runningSandboxes());
+      },
+    }),
+    warmPoolReady: new Gauge({
+      name: 'sandboxd_warm_pool_ready',
+      help: 'Warm pool sandboxes started and ready to be handed out (not those still starting)',
+      registers: [registry],
+      collect() {
+        this.set(sources.warmPoolReady?.() ?? 0);
       },
     }),
     rateLimited: new Counter({

@@ -1,0 +1,58 @@
+import http from 'node:http';
+import type { SandboxService } from './lifecycle/sandbox-service.js';
+import { matchSandboxRequest } from './proxy/match.js';
+import type { SandboxProxy } from './proxy/sandbox-proxy.js';
+
+export interface HttpFrontOptions {
+  /** The REST API (Hono's Node listener). */
+  api: http.RequestListener;
+  proxy: SandboxProxy;
+  service: Pick<SandboxService, 'route' | 'wakeOnTraffic'>;
+}
+
+/**
+ * The one port: requests for a sandbox (E2b-Sandbox-Id header, `<port>-<id>.<domain>` host, or a
+ * signed /files URL) go to the proxy, everything else to the API.
+ */
+export function createHttpFront(o: HttpFrontOptions): http.Server {
+  // Traffic for a sandbox that is not routed may wake it (paused with autoResume) first.
+  const wake = (target: ReturnType<typeof matchSandboxRequest>): Promise<void> | undefined =>
+    target && target !== 'invalid' && !o.service.route(target.sandboxId)
+      ? o.service.wakeOnTraffic(target.sandboxId)
+      : undefined;
+  const server = http.createServer((req, res) => {
+    const target = matchSandboxRequest(req.headers) ?? o.proxy.matchSignedFiles(req);
+    if (!target) {
+      void o.api(req, res);
+      return;
+    }
+    const waking = wake(target);
+    if (waking) void waking.then(() => o.proxy.handle(req, res, target));
+    else o.proxy.handle(req, res, target);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const target = matchSandboxRequest(req.headers);
+    if (!target) {
+      socket.destroy();
+      return;
+    }
+    const waking = wake(target);
+    if (waking) void waking.then(() => o.proxy.handleUpgrade(req, socket, head, target));
+    else o.proxy.handleUpgrade(req, socket, head, target);
+  });
+  // Proxied uploads and streams may legitimately take hours; headers must still arrive promptly.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  return server;
+}
+
+/** Stops accepting connections; idle ones close now, busy ones get `graceMs` to finish. */
+export function closeHttpServer(server: http.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    // Not listening (a failed listen) answers the callback with an error: nothing to wait for.
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    // Proxied streams are not ours to wait for: they belong to sandboxes that keep running.
+    setTimeout(() => server.closeAllConnections(), graceMs).unref();
+  });
+}
