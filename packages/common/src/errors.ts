@@ -25,6 +25,8 @@ export const errorCatalog = {
   INVALID_TRANSITION: { kind: 'conflict', message: 'operation not allowed in the current state' },
   SANDBOX_NOT_RUNNING: { kind: 'unavailable', message: 'sandbox is not running' },
   SHUTTING_DOWN: { kind: 'unavailable', message: 'the server is shutting down' },
+  /** The sandbox could not be frozen or dumped; it was thawed and runs on, reachable as before. */
+  PAUSE_REFUSED: { kind: 'unavailable', message: 'the sandbox could not be paused right now; it keeps running' },
   CAPACITY_EXHAUSTED: { kind: 'exhausted', message: 'no capacity left' },
   RATE_LIMITED: { kind: 'exhausted', message: 'too many requests for this API key' },
   NOT_IMPLEMENTED: { kind: 'unimplemented', message: 'not implemented yet' },
@@ -46,7 +48,7 @@ const brand = Symbol.for('sandboxd.error');
 
 export interface SandboxdErrorOptions {
   cause?: unknown;
-  /** For `exhausted` errors: when trying again may succeed (the wires send `Retry-After`). */
+  /** For `exhausted` and `unavailable` errors: when trying again may succeed (the wires send `Retry-After`). */
   retryAfterSeconds?: number;
 }
 

@@ -11,7 +11,7 @@
  *       TIOCSWINSZ on the master; the kernel sends SIGWINCH to the foreground process group.
  *
  * Watching (filesystem.WatchDir): Node's fs.watch folds inotify's events into "rename" and
- * "change", losing RENAME and CHMOD (e2b-protocol §3.5), so envd reads raw inotify through
+ * "change", losing RENAME and CHMOD (events E2B's WatchDir reports), so envd reads raw inotify through
  *
  *   envd-helper watch
  *       stdin: commands, each NUL-terminated: "a<path>" adds a watch, "r<wd>" removes one;
@@ -20,7 +20,7 @@
  *         "ev", wd, mask (decimal), cookie, name   an inotify event ("" name for the dir itself)
  *         "add", wd or -errno, "", "", path        the answer to an "a" command
  *
- * File metadata (E2B stores it as user.e2b.<key> xattrs, e2b-protocol §3.2.3/§3.5):
+ * File metadata (E2B stores it as user.e2b.<key> xattrs):
  *
  *   envd-helper xattr
  *       a long-lived server; requests and answers are NUL-terminated fields, answered in order:

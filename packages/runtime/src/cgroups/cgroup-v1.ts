@@ -43,11 +43,7 @@ export async function listSandboxCgroups(): Promise<Set<string>> {
  * rmdir of every cgroup of the sandbox. A cgroup whose last task is still exiting is busy for a
  * moment after SIGKILL, so EBUSY is retried briefly; one that still has tasks is left (and reported).
  */
-export async function removeSandboxCgroups(
-  sandboxId: string,
-  options: { killTasks?: boolean } = {},
-): Promise<string[]> {
-  if (options.killTasks) await killCgroupTasks(sandboxId);
+export async function removeSandboxCgroups(sandboxId: string): Promise<string[]> {
   const left: string[] = [];
   for (const dir of await sandboxCgroupDirs(sandboxId)) {
     let removed = false;
@@ -67,14 +63,26 @@ export async function removeSandboxCgroups(
   return left;
 }
 
+/** Whether any cgroup of the sandbox still holds a task (a process or thread). */
+export async function sandboxHasTasks(sandboxId: string): Promise<boolean> {
+  for (const dir of await sandboxCgroupDirs(sandboxId)) {
+    const tasks = await fs.readFile(path.join(dir, 'tasks'), 'utf8').catch(() => '');
+    if (tasks.trim() !== '') return true;
+  }
+  return false;
+}
+
 /**
- * SIGKILLs every task of an orphaned sandbox (its runc state is gone, so `runc delete` cannot).
- * runc also places the tasks in the cgroup2 `unified` mount, whose `cgroup.kill` (Linux 5.14)
- * kills the whole subtree in one write, pid-namespace init first included.
+ * SIGKILLs every task of the sandbox, for when runc cannot (its state is gone). runc also places
+ * the tasks in the cgroup2 `unified` mount, whose `cgroup.kill` (Linux 5.14) kills the whole
+ * subtree in one write, PID 1 included. A v1-frozen task cannot act on the signal, so the
+ * freezer is thawed after it.
  */
-async function killCgroupTasks(sandboxId: string): Promise<void> {
-  const dir = path.join(cgroupRoot, 'unified', cgroupParent, sandboxId);
-  await fs.writeFile(path.join(dir, 'cgroup.kill'), '1').catch(() => {});
+export async function killSandboxTasks(sandboxId: string): Promise<void> {
+  await fs.writeFile(path.join(cgroupRoot, 'unified', cgroupParent, sandboxId, 'cgroup.kill'), '1').catch(() => {});
+  await fs
+    .writeFile(path.join(cgroupRoot, 'freezer', cgroupParent, sandboxId, 'freezer.state'), 'THAWED')
+    .catch(() => {});
 }
 
 export interface CgroupStats {

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { removeTree } from '../process/mounts.js';
 import type { PausedSandbox } from '../runtime.js';
 import { fsyncPath, writeFileDurable } from './durable.js';
 
@@ -23,5 +24,5 @@ export async function readPauseRecord(file: string): Promise<PausedSandbox | und
 export async function removePauseRecord(paths: { dir: string; pauseRecord: string; images: string }): Promise<void> {
   await fs.rm(paths.pauseRecord, { force: true });
   await fsyncPath(paths.dir);
-  await fs.rm(paths.images, { recursive: true, force: true });
+  await removeTree(paths.images);
 }

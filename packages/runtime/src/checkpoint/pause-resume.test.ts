@@ -238,7 +238,7 @@ test('a failed dump leaves the sandbox running; a failed restore leaves it pause
   const before = await envdState(endpoint);
 
   failAt = 'pause:checkpoint';
-  await assert.rejects(h.runtime.pause(id), isCode('RUNTIME_FAILED'));
+  await assert.rejects(h.runtime.pause(id), isCode('PAUSE_REFUSED'));
   const running = await envdState(endpoint); // answers: thawed, not left frozen
   assert.equal(running.secret, before.secret);
   assert.equal((await h.runtime.list()).find((s) => s.sandboxId === id)?.status, 'running');

@@ -1,16 +1,14 @@
 import fs from 'node:fs/promises';
 import { type Logger, SandboxdError } from '@sandboxd/common';
-import { removeSandboxCgroups } from '../cgroups/cgroup-v1.js';
-import { deleteVeth } from '../netns/veth.js';
-import { listMountPoints } from '../process/mounts.js';
-import { runCommand } from '../process/run-command.js';
+import { readFreezerState } from '../cgroups/freezer.js';
+import { removeTree } from '../process/mounts.js';
 import type { StepTimer } from '../process/step-timer.js';
-import { unmountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
 import type { RuncCli } from '../runc/runc-cli.js';
 import type { SandboxPaths } from '../runc/sandbox-paths.js';
 import type { SandboxRecord } from '../runc/sandbox-record.js';
 import type { PausedSandbox } from '../runtime.js';
 import { fsyncPath, fsyncTree, renameDurable } from './durable.js';
+import { freezeForDump, notRunning, pauseRefused, thawAfterFailedDump } from './freeze-for-dump.js';
 import { shareImagesDir } from './images-dir.js';
 import { writePauseRecord } from './pause-record.js';
 
@@ -19,6 +17,8 @@ export interface PauseInput {
   paths: SandboxPaths;
   record: SandboxRecord;
   memory: boolean;
+  /** The sandbox's teardown in `release` mode: everything but its state dir and slot claim. */
+  release: () => Promise<void>;
   timer: StepTimer;
   log: Logger;
 }
@@ -27,25 +27,19 @@ export interface PauseInput {
  * Pause, in the order that keeps every failure recoverable:
  *   freeze → dump into checkpoint.partial (runc then kills the container)      [memory]
  *   or stop the container                                                        [filesystem-only]
- *   → unmount overlay, lower, disk → fsync disk.img and every image → rename the images into
- *   place → write pause.json (the commit mark) → drop the veth and leftover cgroups.
- * Freezing first skips CRIU's 100 ms freezer polling (RUNTIME-NOTES A §4.9). A failed dump leaves
- * the tasks frozen (CRIU restores the freezer state it found), so they are thawed and the sandbox
- * runs on as if nothing happened.
+ *   → release (processes, mounts, loop device, veth, cgroups: really gone) → fsync disk.img and
+ *   every image → rename the images into place → write pause.json (the commit mark).
+ * Freezing first (freeze-for-dump.ts) means CRIU finds the tasks frozen and does not poll the
+ * freezer itself. A freeze that never settles or a failed dump thaws the tasks again: the sandbox
+ * runs on as if nothing happened, and the caller gets PAUSE_REFUSED.
  */
 export async function pauseSandbox(input: PauseInput): Promise<PausedSandbox> {
-  const { runc, paths, record, memory, timer } = input;
+  const { runc, paths, record, memory, timer, log } = input;
   const { sandboxId } = record;
-  await Promise.all([
-    fs.rm(paths.imagesPartial, { recursive: true, force: true }),
-    fs.rm(paths.criuWork, { recursive: true, force: true }),
-  ]);
+  await Promise.all([removeTree(paths.imagesPartial), removeTree(paths.criuWork)]);
   if (memory) {
-    await timer
-      .step('freeze', () => runc.freeze(sandboxId))
-      .catch(async (err) => {
-        throw await notRunningOr(runc, sandboxId, err);
-      });
+    if ((await runc.state(sandboxId))?.status !== 'running') throw notRunning(sandboxId);
+    await timer.step('freeze', () => freezeForDump(sandboxId, log));
     try {
       await timer.step('images-dir', async () => {
         await fs.mkdir(paths.imagesPartial);
@@ -55,50 +49,32 @@ export async function pauseSandbox(input: PauseInput): Promise<PausedSandbox> {
         runc.checkpoint(sandboxId, { images: paths.imagesPartial, work: paths.criuWork, log: paths.runcLog }),
       );
     } catch (err) {
-      await runc
-        .thaw(sandboxId)
-        .catch((thawErr) => input.log.error('thaw after a failed dump failed', { err: thawErr }));
-      await fs.rm(paths.imagesPartial, { recursive: true, force: true });
-      throw new SandboxdError('RUNTIME_FAILED', `pausing sandbox ${sandboxId} failed; it keeps running`, {
-        cause: err,
-      });
+      await thawAfterFailedDump(sandboxId, log);
+      await removeTree(paths.imagesPartial);
+      if ((await readFreezerState(sandboxId)) === 'THAWED' && (await runc.state(sandboxId))?.status === 'running') {
+        throw pauseRefused(sandboxId, 'its memory could not be dumped', err);
+      }
+      throw new SandboxdError('RUNTIME_FAILED', `pausing sandbox ${sandboxId} failed`, { cause: err });
     }
   } else {
-    const state = await runc.state(sandboxId);
-    if (state?.status !== 'running') throw notRunning(sandboxId);
+    if ((await runc.state(sandboxId))?.status !== 'running') throw notRunning(sandboxId);
     await timer.step('stop', () => runc.delete(sandboxId));
   }
 
   // The container is gone: from here on a failure leaves the sandbox 'unknown' (list), never half-paused.
+  await timer.step('release', input.release);
   let imageBytes = 0;
-  await timer.step('unmount', () => unmountSandboxRootfs(paths));
   await timer.step('flush', async () => {
-    // umount wrote the ext4 into disk.img's page cache; fsync puts it on the host's disk. A disk
-    // that stayed mounted (busy, lazily detached) is synced first.
-    if ((await listMountPoints()).includes(paths.diskMount)) await runCommand('sync', ['-f', paths.diskMount]);
+    // The disk is unmounted (release made sure its ext4 is gone), so fsync of the image file
+    // puts everything the sandbox wrote on the host's disk.
     const images = memory ? fsyncTree(paths.imagesPartial) : Promise.resolve(0);
     [imageBytes] = await Promise.all([images, fsyncPath(paths.diskImage)]);
     if (memory) {
-      await fs.rm(paths.images, { recursive: true, force: true });
+      await removeTree(paths.images);
       await renameDurable(paths.imagesPartial, paths.images);
     }
   });
   const paused: PausedSandbox = { sandboxId, memory, pausedAt: new Date().toISOString(), imageBytes };
   await timer.step('commit', () => writePauseRecord(paths.pauseRecord, paused));
-  // Best effort: the netns (and with it the veth pair) dies asynchronously; the hook deletes a stale veth anyway.
-  await timer.step('release', async () => {
-    await deleteVeth(record.veth);
-    await removeSandboxCgroups(sandboxId);
-  });
   return paused;
-}
-
-async function notRunningOr(runc: RuncCli, sandboxId: string, err: unknown): Promise<Error> {
-  const state = await runc.state(sandboxId);
-  if (state?.status !== 'running') return notRunning(sandboxId);
-  return new SandboxdError('RUNTIME_FAILED', `freezing sandbox ${sandboxId} failed`, { cause: err });
-}
-
-function notRunning(sandboxId: string): SandboxdError {
-  return new SandboxdError('SANDBOX_NOT_RUNNING', `sandbox ${sandboxId} is not running`);
 }

@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
-import { type Logger, SandboxdError, Scope } from '@sandboxd/common';
+import { type Logger, SandboxdError } from '@sandboxd/common';
+import { loopsUnder, mountsUnder, removeTree } from '../process/mounts.js';
 import type { StepTimer } from '../process/step-timer.js';
-import { mountSandboxRootfs, unmountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
-import { destroyContainer } from '../runc/destroy-sandbox.js';
+import { mountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
 import { sandboxEnvd } from '../runc/oci-spec.js';
 import type { RuncCli } from '../runc/runc-cli.js';
 import type { SandboxPaths } from '../runc/sandbox-paths.js';
@@ -28,6 +28,8 @@ export interface ResumeInput {
   idmountBinary: string;
   envdBundlePath: string;
   waitForHealth: (pid: number) => Promise<void>;
+  /** The sandbox's teardown in `release` mode: back to what a paused sandbox holds. */
+  release: () => Promise<void>;
   timer: StepTimer;
   log: Logger;
 }
@@ -40,13 +42,13 @@ export interface ResumeInput {
  * failure unwinds the mounts and the container and leaves the sandbox paused, images intact.
  */
 export async function resumeSandbox(input: ResumeInput): Promise<number> {
-  const scope = new Scope();
+  const { record } = input;
+  // Outside the rollback: a slot someone else holds now is theirs, with its veth, to keep.
+  await input.timer.step('slot', () => input.slots.reclaim(record.slot, input.stateDir, record.sandboxId));
   try {
-    const pid = await resume(input, scope);
-    scope.release();
-    return pid;
+    return await resume(input);
   } catch (err) {
-    for (const e of await scope.dispose()) input.log.error('resume rollback step failed', { err: e });
+    await input.release().catch((e) => input.log.error('resume rollback failed', { err: e }));
     if (SandboxdError.is(err)) throw err;
     throw new SandboxdError('RUNTIME_FAILED', `resuming sandbox ${input.record.sandboxId} failed; it stays paused`, {
       cause: err,
@@ -54,20 +56,18 @@ export async function resumeSandbox(input: ResumeInput): Promise<number> {
   }
 }
 
-async function resume(input: ResumeInput, scope: Scope): Promise<number> {
+async function resume(input: ResumeInput): Promise<number> {
   const { runc, paths, record, timer } = input;
   const { sandboxId } = record;
-  await timer.step('slot', () => input.slots.reclaim(record.slot, input.stateDir, sandboxId));
   if (input.paused.memory && !input.restoreMemory) {
     // Durably "filesystem-only" before the images go, so a crash in between never points at missing images.
     await writePauseRecord(paths.pauseRecord, { ...input.paused, memory: false, imageBytes: 0 });
-    await fs.rm(paths.images, { recursive: true, force: true });
+    await removeTree(paths.images);
   }
   await timer.step('config', () =>
     updateConfig(paths.config, input.envdBundlePath, input.restoreMemory ? undefined : input.envdEnv),
   );
-  // A pause unmounts everything; whatever is still mounted (a failed unmount) is redone from scratch.
-  await unmountSandboxRootfs(paths);
+  await timer.step('released', () => assertReleased(input));
   await mountSandboxRootfs({
     paths,
     templateRootfs: input.templateRootfs,
@@ -76,12 +76,10 @@ async function resume(input: ResumeInput, scope: Scope): Promise<number> {
     diskSizeMiB: record.limits.diskSizeMiB,
     idmountBinary: input.idmountBinary,
     newDisk: false,
-    scope,
     timer,
   });
-  await fs.rm(paths.criuWork, { recursive: true, force: true });
+  await removeTree(paths.criuWork);
   const pid = await timer.step(input.restoreMemory ? 'restore' : 'runc-run', async () => {
-    scope.defer('delete container', () => destroyContainer(sandboxId, runc, record.veth));
     if (!input.restoreMemory) return runc.run(sandboxId, paths.dir, { log: paths.runcLog, pid: paths.pidFile });
     await shareImagesDir(paths.images, record.uidBase);
     return runc.restore(sandboxId, paths.dir, {
@@ -94,6 +92,26 @@ async function resume(input: ResumeInput, scope: Scope): Promise<number> {
   await timer.step('health', () => input.waitForHealth(pid));
   await timer.step('commit', () => removePauseRecord(paths));
   return pid;
+}
+
+/**
+ * A pause leaves nothing mounted. Anything still there (a crash during a pause, or an ext4 that
+ * a dying mount namespace still held) is released first, and the disk is mounted again only once
+ * no mount and no loop device of it is left: a second mount of the same ext4 image would corrupt
+ * it, and a second overlay on the same upper dir is refused ("upperdir is in-use").
+ */
+async function assertReleased(input: ResumeInput): Promise<void> {
+  const { paths } = input;
+  const inUse = async () => [
+    ...(await mountsUnder([paths.mountDir, paths.dir])),
+    ...(await loopsUnder([paths.dir])).map((l) => l.device),
+  ];
+  if ((await inUse()).length === 0) return;
+  await input.release();
+  const left = await inUse();
+  if (left.length > 0) {
+    throw new SandboxdError('RUNTIME_FAILED', `sandbox ${input.record.sandboxId} is still mounted: ${left.join(', ')}`);
+  }
 }
 
 /**

@@ -1,13 +1,21 @@
 import fs from 'node:fs/promises';
+import path from 'node:path';
+import { SandboxdError } from '@sandboxd/common';
 
-/** Mount points currently in this mount namespace (octal escapes in /proc/self/mounts decoded). */
+/** Mount points of this mount namespace, from /proc/self/mountinfo (field 5; octal escapes decoded). */
 export async function listMountPoints(): Promise<string[]> {
-  const text = await fs.readFile('/proc/self/mounts', 'utf8');
+  const text = await fs.readFile('/proc/self/mountinfo', 'utf8');
   return text
     .split('\n')
-    .map((line) => line.split(' ')[1])
+    .map((line) => line.split(' ')[4])
     .filter((m): m is string => Boolean(m))
     .map((m) => m.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8))));
+}
+
+/** Mount points at or below any of `dirs`, deepest first (the order to unmount them in). */
+export async function mountsUnder(dirs: readonly string[]): Promise<string[]> {
+  const under = (await listMountPoints()).filter((m) => dirs.some((d) => isWithin(m, d)));
+  return [...new Set(under)].sort((a, b) => b.length - a.length);
 }
 
 /** Loop devices and their backing files, from sysfs (no losetup spawn). */
@@ -22,4 +30,37 @@ export async function listLoopDevices(): Promise<Array<{ device: string; backing
       }),
   );
   return loops.filter((l) => l.backingFile !== '');
+}
+
+/** Loop devices backed by a file at or below any of `dirs`. */
+export async function loopsUnder(dirs: readonly string[]): Promise<Array<{ device: string; backingFile: string }>> {
+  return (await listLoopDevices()).filter((l) => dirs.some((d) => isWithin(l.backingFile, d)));
+}
+
+export function isWithin(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`);
+}
+
+/**
+ * A tree that still has a mount point (or a loop device's backing file) inside: deleting it would
+ * delete through the mount (a template's files, a sandbox's disk). The delete was refused.
+ */
+export class StillMountedError extends SandboxdError {
+  constructor(
+    readonly tree: string,
+    readonly mounts: readonly string[],
+  ) {
+    super('RUNTIME_FAILED', `refusing to delete ${tree}: still in use by ${mounts.join(', ')}`);
+  }
+}
+
+/**
+ * `rm -rf` that never deletes through a mount: mountinfo and the loop devices are checked first,
+ * and anything found stops the delete of that tree with StillMountedError.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  const [mounts, loops] = await Promise.all([mountsUnder([dir]), loopsUnder([dir])]);
+  const busy = [...mounts, ...loops.map((l) => `${l.device} (${l.backingFile})`)];
+  if (busy.length > 0) throw new StillMountedError(dir, busy);
+  await fs.rm(dir, { recursive: true, force: true });
 }

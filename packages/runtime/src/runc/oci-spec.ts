@@ -2,7 +2,7 @@ import type { SandboxLimits } from '../runtime.js';
 import { seccompProfile } from './seccomp-profile.js';
 
 /** Where the host's binaries appear inside every sandbox (read-only binds; same host inode, so
- * node's 36 MB of text is shared page cache across sandboxes, RUNTIME-NOTES B §1.3). */
+ * node's 36 MB of text is page cache shared by every sandbox). */
 export const sandboxInit = '/opt/sandboxd/init';
 export const sandboxNode = '/opt/sandboxd/node';
 export const sandboxEnvd = '/opt/sandboxd/envd.mjs';
@@ -66,7 +66,7 @@ function readOnlyBind(source: string, destination: string) {
 /**
  * The OCI config.json of one sandbox. Decisions that matter later:
  * - user + network namespaces are created by runc, not joined by path: CRIU requires every
- *   namespace to be owned by the container's user namespace (RUNTIME-NOTES B §1.2); the prestart
+ *   namespace to be owned by the container's user namespace; the prestart
  *   hook plumbs the netns, and runc re-runs it on restore.
  * - no /sys/fs/cgroup mount: cgroup v1 mounts inside a user namespace are not worth their trouble.
  * - no rlimits: root here lacks CAP_SYS_RESOURCE, so values above the host's hard limits would

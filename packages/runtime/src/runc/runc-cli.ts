@@ -25,7 +25,8 @@ export class RuncCli {
   /**
    * `runc run -d`. Its stdio is /dev/null and it inherits no other fd: the container's PID 1
    * inherits runc's stdio, and any host fd in the sandbox makes a later CRIU dump fail
-   * (RUNTIME-NOTES A §4.5). runc's own errors go to `logFile` instead.
+   * (CRIU refuses to dump a task holding a file it cannot restore). runc's own errors go to
+   * `logFile` instead.
    */
   async run(id: string, bundle: string, files: { log: string; pid: string }): Promise<number> {
     const args = [
@@ -60,8 +61,8 @@ export class RuncCli {
 
   /**
    * `runc checkpoint`: CRIU dumps the (frozen) container into `images`, then runc kills and
-   * deletes it. --tcp-established: envd's clients hold keep-alive connections (RUNTIME-NOTES A
-   * §4.6); --file-locks: apt, dpkg and sqlite inside hold locks, which CRIU refuses otherwise.
+   * deletes it. --tcp-established: envd's clients hold keep-alive connections, which CRIU
+   * refuses to dump otherwise; --file-locks: apt, dpkg and sqlite inside hold locks, likewise.
    */
   async checkpoint(id: string, dirs: { images: string; work: string; log: string }): Promise<void> {
     const args = ['--log', dirs.log, '--log-format', 'json', 'checkpoint', ...criuFlags(dirs), id];

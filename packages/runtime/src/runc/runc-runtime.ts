@@ -1,21 +1,17 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isSandboxId, type Logger, SandboxdError, Scope, silentLogger } from '@sandboxd/common';
-import { ENVD_PORT } from '@sandboxd/protocol';
+import { isSandboxId, type Logger, SandboxdError } from '@sandboxd/common';
 import { readSandboxStats } from '../cgroups/cgroup-v1.js';
 import { readPauseRecord, removePauseRecord } from '../checkpoint/pause-record.js';
 import { pauseSandbox } from '../checkpoint/pause-sandbox.js';
 import { resumeSandbox } from '../checkpoint/resume-sandbox.js';
-import { defaultCriuBinary } from '../host/criu.js';
-import { defaultHelpersDir, ensureHelpers, type HelperPaths } from '../host/ensure-helpers.js';
+import { ensureHelpers, type HelperPaths } from '../host/ensure-helpers.js';
 import { isDirectory, makeTraversable } from '../host/host-fs.js';
 import { StagedFile } from '../host/staged-file.js';
-import { defaultTemplatesDir, templateRootfs } from '../images/template-paths.js';
+import { templateRootfs } from '../images/template-paths.js';
 import { setupHostNetwork } from '../netns/host-network.js';
 import { isAlive } from '../process/is-alive.js';
-import { settleAll } from '../process/settle-all.js';
 import { StepTimer } from '../process/step-timer.js';
-import { mountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
 import type {
   PausedSandbox,
   PauseOptions,
@@ -25,53 +21,26 @@ import type {
   SandboxRuntime,
   SandboxSpec,
 } from '../runtime.js';
-import { idCount } from '../slots/slot.js';
-import { defaultSlotsDir, SlotClaims } from '../slots/slot-claims.js';
-import { destroyContainer, destroySandbox } from './destroy-sandbox.js';
-import { buildOciSpec } from './oci-spec.js';
+import { SlotClaims } from '../slots/slot-claims.js';
+import { createSandbox, SandboxExistsError } from './create-sandbox.js';
+import { listSandboxes } from './list-sandboxes.js';
 import { RuncCli } from './runc-cli.js';
+import { type ResolvedOptions, type RuncRuntimeOptions, resolveOptions } from './runtime-options.js';
 import { mountsDir, type SandboxPaths, sandboxesDir, sandboxPaths } from './sandbox-paths.js';
-import { readRecord, type SandboxRecord, writeRecord } from './sandbox-record.js';
+import { readRecord, type SandboxRecord } from './sandbox-record.js';
 import { sweepOrphans } from './sweep-orphans.js';
+import { type TeardownMode, teardownSandbox } from './teardown-sandbox.js';
 import { waitForHealth } from './wait-health.js';
 
-export interface RuncRuntimeOptions {
-  /** Per-server state: `<stateDir>/sandboxes/<id>/` and runc's `--root <stateDir>/runc`. */
-  stateDir: string;
-  /** Machine-wide template store (default /var/lib/sandboxd/templates). */
-  templatesDir?: string;
-  /** Where idmount and the network hook are installed (default /var/lib/sandboxd/helpers). */
-  helpersDir?: string;
-  /** Machine-wide slot claims (default /var/lib/sandboxd/slots); shared by every server. */
-  slotsDir?: string;
-  /**
-   * Machine-wide, world-traversable dir for mount points and the staged envd bundle
-   * (default /run/sandboxd); see sandbox-paths.ts for why they cannot live in stateDir.
-   */
-  runDir?: string;
-  /** envd's single-file bundle, bind-mounted read-only as /opt/sandboxd/envd.mjs. */
-  envdBundlePath: string;
-  /** Host node binary run as envd's interpreter (default: this process's). */
-  nodeBinary?: string;
-  /** Static init reaping zombies as PID 1 (default /usr/bin/tini-static). */
-  initBinary?: string;
-  runcBinary?: string;
-  /** CRIU for pause/resume (default: the build `sandboxd setup` installs, /usr/local/sbin/criu). */
-  criuBinary?: string;
-  logger?: Logger;
-  /** How long create waits for envd's /health (default 15 s). */
-  healthTimeoutMs?: number;
-  envdPort?: number;
-  /** Test hook: runs before each create, pause and resume step; throwing from it injects a failure there. */
-  beforeStep?: (step: string, sandboxId: string) => void | Promise<void>;
-}
+export type { RuncRuntimeOptions } from './runtime-options.js';
 
 /**
  * SandboxRuntime on runc: overlay(idmapped template, ext4 loop upper) + user namespace + runc-made
- * netns plumbed by a prestart hook + cgroup v1 limits. See DESIGN.md §3 and RUNTIME-NOTES Part B.
+ * netns plumbed by a prestart hook + cgroup v1 limits (ARCHITECTURE.md, "The runtime"). Host
+ * resources are only ever taken apart by teardown-sandbox.ts; the maps here only order operations.
  */
 export class RuncRuntime implements SandboxRuntime {
-  readonly #o: Required<Omit<RuncRuntimeOptions, 'beforeStep'>> & Pick<RuncRuntimeOptions, 'beforeStep'>;
+  readonly #o: ResolvedOptions;
   readonly #runc: RuncCli;
   readonly #slots: SlotClaims;
   readonly #log: Logger;
@@ -85,21 +54,7 @@ export class RuncRuntime implements SandboxRuntime {
   #initialized: Promise<void> | undefined;
 
   constructor(options: RuncRuntimeOptions) {
-    this.#o = {
-      templatesDir: defaultTemplatesDir,
-      helpersDir: defaultHelpersDir,
-      slotsDir: defaultSlotsDir,
-      runDir: '/run/sandboxd',
-      nodeBinary: process.execPath,
-      initBinary: '/usr/bin/tini-static',
-      runcBinary: 'runc',
-      criuBinary: defaultCriuBinary,
-      logger: silentLogger,
-      healthTimeoutMs: 15_000,
-      envdPort: ENVD_PORT,
-      ...options,
-      stateDir: path.resolve(options.stateDir),
-    };
+    this.#o = resolveOptions(options);
     this.#runc = new RuncCli(path.join(this.#o.stateDir, 'runc'), this.#o.runcBinary, this.#o.criuBinary);
     this.#slots = new SlotClaims(this.#o.slotsDir);
     this.#log = this.#o.logger;
@@ -136,100 +91,41 @@ export class RuncRuntime implements SandboxRuntime {
       signal?.throwIfAborted();
       await this.#o.beforeStep?.(step, sandboxId);
     });
-    const scope = new Scope();
     this.#creating.add(sandboxId);
     try {
-      const endpoint = await this.#create(spec, lower, scope, timer, signal);
-      scope.release();
+      const [helpers, envdBundlePath] = await Promise.all([this.#ensureHelpers(), this.#envd.path()]);
+      const { address, pid } = await createSandbox({
+        spec,
+        paths: this.#paths(sandboxId),
+        stateDir: this.#o.stateDir,
+        templateRootfs: lower,
+        helpers,
+        envdBundlePath,
+        initBinary: this.#o.initBinary,
+        nodeBinary: this.#o.nodeBinary,
+        runc: this.#runc,
+        slots: this.#slots,
+        waitForHealth: (address, pid) => this.#waitForHealth(address, pid, signal),
+        timer,
+      });
       log.info('sandbox created', { ms: timer.elapsedMs(), steps: timer.steps });
-      return endpoint;
+      return { sandboxId, address, envdPort: this.#o.envdPort, pid };
     } catch (err) {
-      const errors = await scope.dispose();
-      log.warn('sandbox create failed; rolled back', { err, steps: timer.steps, rollbackErrors: errors.length });
-      for (const e of errors) log.error('rollback step failed', { err: e });
+      // Before its state dir existed there is nothing of ours to take apart (and an existing one is someone else's).
+      const rolledBack =
+        err instanceof SandboxExistsError || !('state-dir' in timer.steps)
+          ? true
+          : await this.#teardown(sandboxId, 'destroy').then(
+              () => true,
+              () => false,
+            );
+      log.warn('sandbox create failed', { err, steps: timer.steps, rolledBack });
       if (SandboxdError.is(err) || signal?.aborted) throw err;
       // The cause carries runc's own message (read from its log).
       throw new SandboxdError('RUNTIME_FAILED', `creating sandbox ${sandboxId} failed`, { cause: err });
     } finally {
       this.#creating.delete(sandboxId);
     }
-  }
-
-  async #create(
-    spec: SandboxSpec,
-    lower: string,
-    scope: Scope,
-    timer: StepTimer,
-    signal: AbortSignal | undefined,
-  ): Promise<SandboxEndpoint> {
-    const { sandboxId } = spec;
-    const paths = this.#paths(sandboxId);
-    const [helpers, envdBundlePath] = await Promise.all([this.#ensureHelpers(), this.#envd.path()]);
-    await timer.step('state-dir', async () => {
-      await fs.mkdir(path.dirname(paths.dir), { recursive: true });
-      await fs.mkdir(paths.dir).catch((err: NodeJS.ErrnoException) => {
-        throw err.code === 'EEXIST' ? new SandboxdError('INVALID_TRANSITION', `sandbox ${sandboxId} exists`) : err;
-      });
-      scope.defer('remove state and mount dirs', async () => {
-        await fs.rm(paths.mountDir, { recursive: true, force: true });
-        await fs.rm(paths.dir, { recursive: true, force: true });
-      });
-    });
-    const slot = await timer.step('slot', () => this.#slots.claim(this.#o.stateDir, sandboxId));
-    scope.defer('release slot', () => this.#slots.release(slot.index, sandboxId));
-    const record: SandboxRecord = {
-      sandboxId,
-      templateId: spec.templateId,
-      slot: slot.index,
-      uidBase: slot.uidBase,
-      address: slot.address,
-      hostAddress: slot.hostAddress,
-      veth: slot.veth,
-      limits: spec.limits,
-      createdAt: new Date().toISOString(),
-    };
-    const config = buildOciSpec({
-      sandboxId,
-      rootfs: paths.rootfs,
-      uidBase: slot.uidBase,
-      idCount,
-      limits: spec.limits,
-      env: spec.envdEnv,
-      initBinary: this.#o.initBinary,
-      nodeBinary: this.#o.nodeBinary,
-      envdBundlePath,
-      envdHelper: helpers.envdHelper,
-      netHook: {
-        path: helpers.netHook,
-        veth: slot.veth,
-        hostCidr: `${slot.hostAddress}/30`,
-        sandboxCidr: `${slot.address}/30`,
-      },
-    });
-    await settleAll([
-      timer.step('files', () =>
-        Promise.all([writeRecord(paths.dir, record), fs.writeFile(paths.config, JSON.stringify(config))]),
-      ),
-      timer.step('rootfs', () =>
-        mountSandboxRootfs({
-          paths,
-          templateRootfs: lower,
-          uidBase: slot.uidBase,
-          idCount,
-          diskSizeMiB: spec.limits.diskSizeMiB,
-          idmountBinary: helpers.idmount,
-          scope,
-          timer,
-        }),
-      ),
-    ]);
-    const pid = await timer.step('runc-run', async () => {
-      // Registered before the call: a failed `runc run` can leave a created container or cgroups.
-      scope.defer('delete container', () => destroySandbox(sandboxId, paths, { runc: this.#runc, slots: this.#slots }));
-      return this.#runc.run(sandboxId, paths.dir, { log: paths.runcLog, pid: paths.pidFile });
-    });
-    await timer.step('health', () => this.#waitForHealth(slot.address, pid, signal));
-    return { sandboxId, address: slot.address, envdPort: this.#o.envdPort, pid };
   }
 
   #waitForHealth(address: string, pid: number, signal: AbortSignal | undefined): Promise<void> {
@@ -250,7 +146,8 @@ export class RuncRuntime implements SandboxRuntime {
         await removePauseRecord(paths);
       }
       const memory = options.memory ?? true;
-      const paused = await pauseSandbox({ runc: this.#runc, paths, record, memory, timer, log });
+      const release = () => this.#teardown(sandboxId, 'release');
+      const paused = await pauseSandbox({ runc: this.#runc, paths, record, memory, release, timer, log });
       log.info('sandbox paused', { memory, imageBytes: paused.imageBytes, ms: timer.elapsedMs(), steps: timer.steps });
       return paused;
     });
@@ -266,8 +163,9 @@ export class RuncRuntime implements SandboxRuntime {
         await removePauseRecord(paths);
         return { ...endpoint, pid: container.pid };
       }
+      const release = () => this.#teardown(sandboxId, 'release');
       // A dead leftover container (its restored PID 1 exited) would make `runc restore` fail with "exists".
-      if (container) await destroyContainer(sandboxId, this.#runc, record.veth);
+      if (container) await release();
       const lower = templateRootfs(this.#o.templatesDir, record.templateId);
       if (!(await isDirectory(lower))) {
         throw new SandboxdError('TEMPLATE_NOT_FOUND', `template ${record.templateId} of ${sandboxId} is gone`);
@@ -287,6 +185,7 @@ export class RuncRuntime implements SandboxRuntime {
         idmountBinary: helpers.idmount,
         envdBundlePath,
         waitForHealth: (pid) => this.#waitForHealth(record.address, pid, options.signal),
+        release,
         timer,
         log,
       });
@@ -335,34 +234,20 @@ export class RuncRuntime implements SandboxRuntime {
     // A pause or resume in flight finishes first (its failure is its caller's): then everything goes.
     const transition = this.#transitions.get(sandboxId) ?? Promise.resolve();
     const done = transition
-      .then(() => destroySandbox(sandboxId, this.#paths(sandboxId), { runc: this.#runc, slots: this.#slots }))
+      .then(() => this.#teardown(sandboxId, 'destroy'))
       .finally(() => this.#killing.delete(sandboxId));
     this.#killing.set(sandboxId, done);
     return done;
   }
 
-  async list(): Promise<RuntimeSandbox[]> {
-    const ids = await fs.readdir(sandboxesDir(this.#o.stateDir)).catch(() => [] as string[]);
-    const states = new Map((await this.#runc.list().catch(() => [])).map((s) => [s.id, s]));
-    const sandboxes: RuntimeSandbox[] = [];
-    for (const id of ids) {
-      if (this.#creating.has(id)) continue;
-      const record = await readRecord(this.#paths(id).dir);
-      if (!record) continue;
-      const state = states.get(id);
-      // A container wins over a pause record: a resume that crashed after the restore but
-      // before its commit left a running sandbox.
-      const paused = state?.status === 'running' ? undefined : await readPauseRecord(this.#paths(id).pauseRecord);
-      sandboxes.push({
-        sandboxId: id,
-        address: record.address,
-        envdPort: this.#o.envdPort,
-        pid: paused ? 0 : (state?.pid ?? 0),
-        status: paused ? 'paused' : !state ? 'unknown' : state.status === 'running' ? 'running' : 'stopped',
-        ...(paused ? { paused } : {}),
-      });
-    }
-    return sandboxes;
+  list(): Promise<RuntimeSandbox[]> {
+    return listSandboxes({
+      stateDir: this.#o.stateDir,
+      runc: this.#runc,
+      envdPort: this.#o.envdPort,
+      paths: (id) => this.#paths(id),
+      skip: this.#creating,
+    });
   }
 
   sweep(keep: ReadonlySet<string>): Promise<string[]> {
@@ -383,6 +268,16 @@ export class RuncRuntime implements SandboxRuntime {
 
   #paths(sandboxId: string) {
     return sandboxPaths(this.#o.stateDir, this.#o.runDir, sandboxId);
+  }
+
+  #teardown(sandboxId: string, mode: TeardownMode): Promise<void> {
+    return teardownSandbox(sandboxId, this.#paths(sandboxId), mode, {
+      runc: this.#runc,
+      slots: this.#slots,
+      stateDir: this.#o.stateDir,
+      log: this.#log,
+      ...(this.#o.beforeStep ? { beforeStep: this.#o.beforeStep } : {}),
+    });
   }
 
   #ensureHelpers(): Promise<HelperPaths> {

@@ -443,6 +443,8 @@ export class SandboxService {
       } else {
         await this.#kill(sandboxId, 'error');
       }
+      // A refused pause (the sandbox would not freeze) is the client's to retry: 503 with Retry-After.
+      if (SandboxdError.is(err) && err.code === 'PAUSE_REFUSED' && left?.status === 'running') throw err;
       throw new SandboxdError('RUNTIME_FAILED', 'failed to pause the sandbox', { cause: err });
     }
   }

@@ -1,0 +1,105 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { SandboxdError } from '@sandboxd/common';
+import type { HelperPaths } from '../host/ensure-helpers.js';
+import { settleAll } from '../process/settle-all.js';
+import type { StepTimer } from '../process/step-timer.js';
+import { mountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
+import type { SandboxSpec } from '../runtime.js';
+import { idCount } from '../slots/slot.js';
+import type { SlotClaims } from '../slots/slot-claims.js';
+import { buildOciSpec } from './oci-spec.js';
+import type { RuncCli } from './runc-cli.js';
+import type { SandboxPaths } from './sandbox-paths.js';
+import { type SandboxRecord, writeRecord } from './sandbox-record.js';
+
+export interface CreateInput {
+  spec: SandboxSpec;
+  paths: SandboxPaths;
+  stateDir: string;
+  templateRootfs: string;
+  helpers: HelperPaths;
+  envdBundlePath: string;
+  initBinary: string;
+  nodeBinary: string;
+  runc: RuncCli;
+  slots: SlotClaims;
+  waitForHealth: (address: string, pid: number) => Promise<void>;
+  timer: StepTimer;
+}
+
+/** The state dir exists and is not ours: someone else's sandbox, which a rollback must not touch. */
+export class SandboxExistsError extends SandboxdError {
+  constructor(sandboxId: string) {
+    super('INVALID_TRANSITION', `sandbox ${sandboxId} exists`);
+  }
+}
+
+/**
+ * Builds a sandbox: state dir → slot claim → sandbox.json and the OCI bundle, alongside the
+ * rootfs (disk, idmapped lower, overlay) → `runc run` → envd answers /health. Nothing here undoes
+ * anything: every resource it makes is one the teardown finds on disk, so the caller's rollback of
+ * any failure (after the state dir was made) is one `teardownSandbox(…, 'destroy')`.
+ */
+export async function createSandbox(input: CreateInput): Promise<{ address: string; pid: number }> {
+  const { spec, paths, timer } = input;
+  const { sandboxId } = spec;
+  await timer.step('state-dir', async () => {
+    await fs.mkdir(path.dirname(paths.dir), { recursive: true });
+    await fs.mkdir(paths.dir).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'EEXIST' ? new SandboxExistsError(sandboxId) : err;
+    });
+  });
+  const slot = await timer.step('slot', () => input.slots.claim(input.stateDir, sandboxId));
+  const record: SandboxRecord = {
+    sandboxId,
+    templateId: spec.templateId,
+    slot: slot.index,
+    uidBase: slot.uidBase,
+    address: slot.address,
+    hostAddress: slot.hostAddress,
+    veth: slot.veth,
+    limits: spec.limits,
+    createdAt: new Date().toISOString(),
+  };
+  const config = buildOciSpec({
+    sandboxId,
+    rootfs: paths.rootfs,
+    uidBase: slot.uidBase,
+    idCount,
+    limits: spec.limits,
+    env: spec.envdEnv,
+    initBinary: input.initBinary,
+    nodeBinary: input.nodeBinary,
+    envdBundlePath: input.envdBundlePath,
+    envdHelper: input.helpers.envdHelper,
+    netHook: {
+      path: input.helpers.netHook,
+      veth: slot.veth,
+      hostCidr: `${slot.hostAddress}/30`,
+      sandboxCidr: `${slot.address}/30`,
+    },
+  });
+  // settleAll: a failure of one waits for the other, so the rollback sees everything it made.
+  await settleAll([
+    timer.step('files', () =>
+      Promise.all([writeRecord(paths.dir, record), fs.writeFile(paths.config, JSON.stringify(config))]),
+    ),
+    timer.step('rootfs', () =>
+      mountSandboxRootfs({
+        paths,
+        templateRootfs: input.templateRootfs,
+        uidBase: slot.uidBase,
+        idCount,
+        diskSizeMiB: spec.limits.diskSizeMiB,
+        idmountBinary: input.helpers.idmount,
+        timer,
+      }),
+    ),
+  ]);
+  const pid = await timer.step('runc-run', () =>
+    input.runc.run(sandboxId, paths.dir, { log: paths.runcLog, pid: paths.pidFile }),
+  );
+  await timer.step('health', () => input.waitForHealth(slot.address, pid));
+  return { address: slot.address, pid };
+}

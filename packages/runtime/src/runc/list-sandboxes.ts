@@ -1,0 +1,38 @@
+import fs from 'node:fs/promises';
+import { readPauseRecord } from '../checkpoint/pause-record.js';
+import type { RuntimeSandbox } from '../runtime.js';
+import type { RuncCli } from './runc-cli.js';
+import { type SandboxPaths, sandboxesDir } from './sandbox-paths.js';
+import { readRecord } from './sandbox-record.js';
+
+/** Every sandbox of the state dir with a sandbox.json (but those `skip` names), with what runc says of it. */
+export async function listSandboxes(o: {
+  stateDir: string;
+  runc: RuncCli;
+  envdPort: number;
+  paths: (sandboxId: string) => SandboxPaths;
+  skip: ReadonlySet<string>;
+}): Promise<RuntimeSandbox[]> {
+  const ids = await fs.readdir(sandboxesDir(o.stateDir)).catch(() => [] as string[]);
+  const states = new Map((await o.runc.list().catch(() => [])).map((s) => [s.id, s]));
+  const sandboxes: RuntimeSandbox[] = [];
+  for (const id of ids) {
+    if (o.skip.has(id)) continue;
+    const paths = o.paths(id);
+    const record = await readRecord(paths.dir);
+    if (!record) continue;
+    const state = states.get(id);
+    // A container wins over a pause record: a resume that crashed after the restore but
+    // before its commit left a running sandbox.
+    const paused = state?.status === 'running' ? undefined : await readPauseRecord(paths.pauseRecord);
+    sandboxes.push({
+      sandboxId: id,
+      address: record.address,
+      envdPort: o.envdPort,
+      pid: paused ? 0 : (state?.pid ?? 0),
+      status: paused ? 'paused' : !state ? 'unknown' : state.status === 'running' ? 'running' : 'stopped',
+      ...(paused ? { paused } : {}),
+    });
+  }
+  return sandboxes;
+}

@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { type Logger, silentLogger } from '@sandboxd/common';
+import { ENVD_PORT } from '@sandboxd/protocol';
+import { defaultCriuBinary } from '../host/criu.js';
+import { defaultHelpersDir } from '../host/ensure-helpers.js';
+import { defaultTemplatesDir } from '../images/template-paths.js';
+import { defaultSlotsDir } from '../slots/slot-claims.js';
+
+export interface RuncRuntimeOptions {
+  /** Per-server state: `<stateDir>/sandboxes/<id>/` and runc's `--root <stateDir>/runc`. */
+  stateDir: string;
+  /** Machine-wide template store (default /var/lib/sandboxd/templates). */
+  templatesDir?: string;
+  /** Where idmount and the network hook are installed (default /var/lib/sandboxd/helpers). */
+  helpersDir?: string;
+  /** Machine-wide slot claims (default /var/lib/sandboxd/slots); shared by every server. */
+  slotsDir?: string;
+  /**
+   * Machine-wide, world-traversable dir for mount points and the staged envd bundle
+   * (default /run/sandboxd); see sandbox-paths.ts for why they cannot live in stateDir.
+   */
+  runDir?: string;
+  /** envd's single-file bundle, bind-mounted read-only as /opt/sandboxd/envd.mjs. */
+  envdBundlePath: string;
+  /** Host node binary run as envd's interpreter (default: this process's). */
+  nodeBinary?: string;
+  /** Static init reaping zombies as PID 1 (default /usr/bin/tini-static). */
+  initBinary?: string;
+  runcBinary?: string;
+  /** CRIU for pause/resume (default: the build `sandboxd setup` installs, /usr/local/sbin/criu). */
+  criuBinary?: string;
+  logger?: Logger;
+  /** How long create waits for envd's /health (default 15 s). */
+  healthTimeoutMs?: number;
+  envdPort?: number;
+  /**
+   * Fault injection, for tests only: runs before each step of create, pause, resume and teardown
+   * (`teardown:<step>`); throwing from it fails that step as if the step itself had failed.
+   */
+  beforeStep?: (step: string, sandboxId: string) => void | Promise<void>;
+}
+
+export type ResolvedOptions = Required<Omit<RuncRuntimeOptions, 'beforeStep'>> & Pick<RuncRuntimeOptions, 'beforeStep'>;
+
+export function resolveOptions(options: RuncRuntimeOptions): ResolvedOptions {
+  return {
+    templatesDir: defaultTemplatesDir,
+    helpersDir: defaultHelpersDir,
+    slotsDir: defaultSlotsDir,
+    runDir: '/run/sandboxd',
+    nodeBinary: process.execPath,
+    initBinary: '/usr/bin/tini-static',
+    runcBinary: 'runc',
+    criuBinary: defaultCriuBinary,
+    logger: silentLogger,
+    healthTimeoutMs: 15_000,
+    envdPort: ENVD_PORT,
+    ...options,
+    stateDir: path.resolve(options.stateDir),
+  };
+}
