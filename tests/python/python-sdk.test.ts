@@ -27,8 +27,9 @@ describe('official Python SDK', { ...needsSandboxHost, ...(venvMissing ? { skip:
 
   test('pytest tests/python (sync and async clients)', async (t) => {
     assert.ok(isPythonSdkReady(venv), `no Python SDK venv at ${venv.dir}: run \`npm run setup\``);
-    // SANDBOXD_PYTEST_ARGS narrows a local run, e.g. "-k pause".
-    const args = process.env.SANDBOXD_PYTEST_ARGS?.split(' ').filter(Boolean) ?? [];
+    // SANDBOXD_PYTEST_FILTER narrows a local run to a pytest -k expression, e.g. "pause or pty".
+    const filter = process.env.SANDBOXD_PYTEST_FILTER;
+    const args = filter ? ['-k', filter] : [];
     const run = await runPytest(venv.python, server, { args, timeoutMs: 20 * 60_000 });
     assert.ok(run.cases.length > 0, `pytest ran no case (exit ${run.exitCode}):\n${run.output}`);
     for (const c of run.cases) {
