@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { newSandboxId } from '@sandboxd/common';
 import { openApiFixture } from '../packages/server/src/testing/api-fixture.js';
-import { sampleRecord } from '../packages/server/src/testing/sample-record.js';
+import { createdEvent, sampleRecord } from '../packages/server/src/testing/sample-record.js';
 import { createCommand, openServiceFixture, testTeam } from '../packages/server/src/testing/service-fixture.js';
 import type { BenchRow } from './stats.js';
 import { percentile } from './stats.js';
@@ -23,17 +23,17 @@ export async function measureListing(rows: BenchRow[], samples: Record<string, n
   const server = http.createServer(getRequestListener(api.app.fetch));
   try {
     const base = Date.now() - 3_600_000;
-    const insert = (i: number, state: 'running' | 'killed') =>
-      api.store.insertSandbox(
-        sampleRecord(newSandboxId(), {
-          teamId: team.id,
-          state,
-          metadata: { env: i % 2 ? 'dev' : 'prod', user: String(i % 100) },
-          startedAt: base + i,
-          runtimeStartedAt: base + i,
-          endAt: base + 7_200_000,
-        }),
-      );
+    const insert = (i: number, state: 'running' | 'killed') => {
+      const row = sampleRecord(newSandboxId(), {
+        teamId: team.id,
+        state,
+        metadata: { env: i % 2 ? 'dev' : 'prod', user: String(i % 100) },
+        startedAt: base + i,
+        runtimeStartedAt: base + i,
+        endAt: base + 7_200_000,
+      });
+      api.store.insertSandbox(row, createdEvent(row));
+    };
     for (let i = 0; i < 20_000; i++) insert(i, 'killed');
     for (let i = 0; i < 10_000; i++) insert(i, 'running');
 

@@ -1,6 +1,9 @@
 import http from 'node:http';
+import type { SandboxdError } from '@sandboxd/common';
+import { ACCESS_TOKEN_HEADER } from '@sandboxd/protocol';
 import type { SandboxService } from './lifecycle/sandbox-service.js';
 import { matchSandboxRequest } from './proxy/match.js';
+import { refuseUpgrade, sendRefusal } from './proxy/refusal.js';
 import type { SandboxProxy } from './proxy/sandbox-proxy.js';
 
 export interface HttpFrontOptions {
@@ -15,10 +18,19 @@ export interface HttpFrontOptions {
  * signed /files URL) go to the proxy, everything else to the API.
  */
 export function createHttpFront(o: HttpFrontOptions): http.Server {
-  // Traffic for a sandbox that is not routed may wake it (paused with autoResume) first.
-  const wake = (target: ReturnType<typeof matchSandboxRequest>): Promise<void> | undefined =>
+  // Traffic for a sandbox that is not routed may wake it (paused with autoResume) first, when it
+  // carries the credential its port requires; otherwise it is refused and the sandbox stays paused.
+  const wake = (
+    target: ReturnType<typeof matchSandboxRequest>,
+    req: http.IncomingMessage,
+  ): Promise<SandboxdError | undefined> | undefined =>
     target && target !== 'invalid' && !o.service.route(target.sandboxId)
-      ? o.service.wakeOnTraffic(target.sandboxId)
+      ? o.service.wakeOnTraffic(target.sandboxId, {
+          port: target.port,
+          method: req.method,
+          url: req.url,
+          accessToken: req.headers[ACCESS_TOKEN_HEADER],
+        })
       : undefined;
   const server = http.createServer((req, res) => {
     const target = matchSandboxRequest(req.headers) ?? o.proxy.matchSignedFiles(req);
@@ -26,8 +38,8 @@ export function createHttpFront(o: HttpFrontOptions): http.Server {
       void o.api(req, res);
       return;
     }
-    const waking = wake(target);
-    if (waking) void waking.then(() => o.proxy.handle(req, res, target));
+    const waking = wake(target, req);
+    if (waking) void waking.then((refused) => (refused ? sendRefusal(res, refused) : o.proxy.handle(req, res, target)));
     else o.proxy.handle(req, res, target);
   });
   server.on('upgrade', (req, socket, head) => {
@@ -36,9 +48,12 @@ export function createHttpFront(o: HttpFrontOptions): http.Server {
       socket.destroy();
       return;
     }
-    const waking = wake(target);
-    if (waking) void waking.then(() => o.proxy.handleUpgrade(req, socket, head, target));
-    else o.proxy.handleUpgrade(req, socket, head, target);
+    const waking = wake(target, req);
+    if (waking) {
+      void waking.then((refused) =>
+        refused ? refuseUpgrade(socket, refused) : o.proxy.handleUpgrade(req, socket, head, target),
+      );
+    } else o.proxy.handleUpgrade(req, socket, head, target);
   });
   // Proxied uploads and streams may legitimately take hours; headers must still arrive promptly.
   server.requestTimeout = 0;

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DeadlineScheduler } from './deadline-scheduler.js';
 import { SerialQueue } from './serial-queue.js';
-import { canTransition } from './transitions.js';
 
 test('the scheduler fires each expired deadline once, in one timer', async () => {
   const deadlines = new Map([
@@ -44,12 +43,4 @@ test('the serial queue runs operations on one key in order, other keys independe
   assert.deepEqual(order, ['j1', 'k1', 'k2', 'k3']);
   await assert.rejects(failing, /boom/);
   await queue.drain();
-});
-
-test('state machine: killed is terminal, creating can only run or die', () => {
-  assert.equal(canTransition('creating', 'running'), true);
-  assert.equal(canTransition('creating', 'paused'), false);
-  assert.equal(canTransition('running', 'killing'), true);
-  assert.equal(canTransition('killed', 'running'), false);
-  assert.equal(canTransition('killing', 'running'), false);
 });

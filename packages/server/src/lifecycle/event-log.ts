@@ -1,31 +1,21 @@
-import { type Clock, SandboxdError } from '@sandboxd/common';
-import type { EventFilter, SandboxEvent, SandboxRecord, Store, StoredEvent, Team } from '../store/store.js';
+import { SandboxdError } from '@sandboxd/common';
+import type { EventFilter, Store, StoredEvent, Team } from '../store/store.js';
 import { EventHub } from './event-hub.js';
 
 /**
- * The lifecycle's event record: each transition is written to the store (which gives it its
- * seq) and then published to live subscribers of the sandbox's team, so a subscriber that
- * replays from the store after its last seq misses nothing and sees nothing twice.
+ * The lifecycle's event record: each transition's event is written to the store with its row
+ * (StateWriter; the store gives it its seq) and then published here to live subscribers of the
+ * sandbox's team, so a subscriber that replays from the store after its last seq misses nothing
+ * and sees nothing twice.
  */
 export class EventLog {
   readonly #hub = new EventHub();
 
-  constructor(
-    private readonly store: Store,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly store: Store) {}
 
-  record(sandbox: SandboxRecord, type: string, cause: SandboxEvent['cause'], detail?: string): void {
-    const event: SandboxEvent = {
-      sandboxId: sandbox.id,
-      teamId: sandbox.teamId,
-      time: this.clock.now(),
-      type,
-      cause,
-      ...(detail === undefined ? {} : { detail }),
-    };
-    const seq = this.store.recordEvent(event);
-    this.#hub.publish({ ...event, seq });
+  /** Delivers an event the store has just recorded (and numbered) to live subscribers. */
+  publish(event: StoredEvent): void {
+    this.#hub.publish(event);
   }
 
   /** Recorded events of a team, oldest first (see Store.listEvents). */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SandboxdError } from '@sandboxd/common';
+import { ENVD_PORT } from '@sandboxd/protocol';
 import { createCommand, openServiceFixture, testTeam } from '../testing/service-fixture.js';
 
 const team = testTeam;
@@ -73,12 +74,18 @@ test('auto-pause at the deadline, then a wake on traffic when autoResume is set'
   assert.equal(store.getSandbox(record.id)?.state, 'paused');
   assert.equal(store.getSandbox(plain.id)?.state, 'paused');
   assert.equal(service.events.history(team, record.id, { limit: 10 }).at(-1)?.cause, 'timeout');
-  await Promise.all([service.wakeOnTraffic(record.id), service.wakeOnTraffic(record.id)]);
+  const withToken = { port: ENVD_PORT, method: 'GET', url: '/health', accessToken: record.envdAccessToken ?? '' };
+  const refused = await service.wakeOnTraffic(record.id, { ...withToken, accessToken: undefined });
+  assert.ok(refused && refused.code === 'UNAUTHENTICATED', 'only the sandbox id: refused');
+  assert.equal(store.getSandbox(record.id)?.state, 'paused', 'and it stays paused');
+  assert.ok(await service.wakeOnTraffic(record.id, { ...withToken, accessToken: 'wrong' }), 'a wrong token: refused');
+  assert.equal(store.getSandbox(record.id)?.state, 'paused');
+  await Promise.all([service.wakeOnTraffic(record.id, withToken), service.wakeOnTraffic(record.id, withToken)]);
   assert.equal(store.getSandbox(record.id)?.state, 'running', 'traffic woke it');
   assert.ok(service.route(record.id));
   const woken = store.getSandbox(record.id);
   assert.ok(woken && woken.endAt - Date.now() > 0 && woken.endAt - Date.now() <= 1_000, 'with its own timeout');
-  await service.wakeOnTraffic(plain.id);
+  await service.wakeOnTraffic(plain.id, { ...withToken, accessToken: plain.envdAccessToken ?? '' });
   assert.equal(store.getSandbox(plain.id)?.state, 'paused', 'no autoResume: stays paused');
 });
 
@@ -120,9 +127,11 @@ test('reconcile keeps paused sandboxes and settles interrupted pauses and resume
   await service.pause(team, paused.id, { memory: true });
   const midPause = await service.create(team, cmd);
   await service.pause(team, midPause.id, { memory: true });
-  store.updateSandbox(midPause.id, { state: 'pausing' }); // crashed after the runtime committed
+  // crashed after the runtime committed:
+  store.changeSandbox(midPause.id, { from: 'paused', patch: { state: 'pausing' }, event: undefined });
   const midResume = await service.create(team, cmd);
-  store.updateSandbox(midResume.id, { state: 'resuming' }); // crashed after the restore
+  // crashed after the restore:
+  store.changeSandbox(midResume.id, { from: 'running', patch: { state: 'resuming' }, event: undefined });
   const vanished = await service.create(team, cmd);
   await service.pause(team, vanished.id, { memory: true });
   runtime.paused.delete(vanished.id); // its images are gone

@@ -72,6 +72,12 @@ export type SandboxPatch = Partial<
   >
 >;
 
+export interface SandboxChange {
+  from: SandboxState;
+  patch: SandboxPatch;
+  event: SandboxEvent | undefined;
+}
+
 export interface ListSandboxesQuery {
   teamId: string;
   states: SandboxState[];
@@ -119,9 +125,15 @@ export interface Store {
   findApiKeyByHash(hash: string): ApiKeyGrant | undefined;
   countApiKeys(): number;
 
-  insertSandbox(record: SandboxRecord): void;
+  /** Inserts the row and the event of its creation in one transaction; returns the event's seq. */
+  insertSandbox(record: SandboxRecord, event: SandboxEvent): number;
   getSandbox(id: string): SandboxRecord | undefined;
-  updateSandbox(id: string, patch: SandboxPatch): void;
+  /**
+   * The only update of a sandbox row: applies the patch only while the row is in `change.from`,
+   * and appends the event, in one transaction. Undefined when the row is not in `from` (nothing is
+   * written); otherwise the event's seq (undefined for a move without an event).
+   */
+  changeSandbox(id: string, change: SandboxChange): { seq: number | undefined } | undefined;
   listSandboxes(query: ListSandboxesQuery): SandboxRecord[];
   /** Sandboxes in any of `states`, across teams (for start-up reconciliation and expiry). */
   sandboxesInStates(states: SandboxState[]): SandboxRecord[];
@@ -131,8 +143,6 @@ export interface Store {
   /** Earliest deadline among running sandboxes, if any. */
   nextDeadline(): number | undefined;
 
-  /** Appends the event and returns its seq. */
-  recordEvent(event: SandboxEvent): number;
   /**
    * Events of a team (optionally of one sandbox) in seq order: those after `afterSeq` when given,
    * otherwise the latest `limit`.

@@ -1,4 +1,4 @@
-import type { SandboxRecord } from '../store/store.js';
+import type { SandboxEvent, SandboxRecord } from '../store/store.js';
 
 /** A complete, plausible sandbox row for store tests and benchmarks; override what matters. */
 export function sampleRecord(id: string, overrides: Partial<SandboxRecord> = {}): SandboxRecord {
@@ -29,4 +29,9 @@ export function sampleRecord(id: string, overrides: Partial<SandboxRecord> = {})
     envdPort: null,
     ...overrides,
   };
+}
+
+/** The `created` event a test inserts a row with. */
+export function createdEvent(record: Pick<SandboxRecord, 'id' | 'teamId' | 'startedAt'>): SandboxEvent {
+  return { sandboxId: record.id, teamId: record.teamId, time: record.startedAt, type: 'created', cause: 'user' };
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { sampleRecord } from '../../testing/sample-record.js';
+import { createdEvent, sampleRecord } from '../../testing/sample-record.js';
 import { SqliteStore } from './sqlite-store.js';
 
 function openStore(t: { after: (fn: () => void) => void }): SqliteStore {
@@ -21,6 +21,10 @@ function openStore(t: { after: (fn: () => void) => void }): SqliteStore {
 }
 
 const record = sampleRecord;
+
+function insert(store: SqliteStore, r: ReturnType<typeof sampleRecord>): number {
+  return store.insertSandbox(r, createdEvent(r));
+}
 
 const base = { teamId: 't1', states: ['running' as const], metadata: {}, order: 'desc' as const, limit: 100 };
 
@@ -59,11 +63,11 @@ test("upsertTeam replaces a team's plan and limits; createTeam leaves an existin
 
 test('list scopes to the team, filters metadata exactly, and pages by (startedAt, id)', (t) => {
   const store = openStore(t);
-  store.insertSandbox(record('a1', { startedAt: 1, metadata: { env: 'dev', user: '1' } }));
-  store.insertSandbox(record('a2', { startedAt: 2, metadata: { env: 'dev' } }));
-  store.insertSandbox(record('a3', { startedAt: 2, metadata: { env: 'prod', 'we\'ird"key': 'x' } }));
-  store.insertSandbox(record('b1', { teamId: 't2', startedAt: 3 }));
-  store.insertSandbox(record('k1', { startedAt: 4, state: 'killed' }));
+  insert(store, record('a1', { startedAt: 1, metadata: { env: 'dev', user: '1' } }));
+  insert(store, record('a2', { startedAt: 2, metadata: { env: 'dev' } }));
+  insert(store, record('a3', { startedAt: 2, metadata: { env: 'prod', 'we\'ird"key': 'x' } }));
+  insert(store, record('b1', { teamId: 't2', startedAt: 3 }));
+  insert(store, record('k1', { startedAt: 4, state: 'killed' }));
 
   assert.deepEqual(
     store.listSandboxes(base).map((r) => r.id),
@@ -101,32 +105,48 @@ test('list scopes to the team, filters metadata exactly, and pages by (startedAt
 
 test('deadlines: the earliest running deadline and the expired set', (t) => {
   const store = openStore(t);
-  store.insertSandbox(record('x1', { endAt: 500 }));
-  store.insertSandbox(record('x2', { endAt: 300 }));
-  store.insertSandbox(record('x3', { endAt: 100, state: 'killed' }));
+  insert(store, record('x1', { endAt: 500 }));
+  insert(store, record('x2', { endAt: 300 }));
+  insert(store, record('x3', { endAt: 100, state: 'killed' }));
   assert.equal(store.nextDeadline(), 300);
   assert.deepEqual(
     store.expiredSandboxes(400).map((r) => r.id),
     ['x2'],
   );
-  store.updateSandbox('x2', { state: 'killed' });
+  store.changeSandbox('x2', { from: 'running', patch: { state: 'killed' }, event: undefined });
   assert.equal(store.nextDeadline(), 500);
+});
+
+test('a sandbox change is a compare-and-set on the state, written with its event or not at all', (t) => {
+  const store = openStore(t);
+  const created = insert(store, record('c1', { state: 'creating' }));
+  const event = { sandboxId: 'c1', teamId: 't1', time: 2, type: 'running', cause: 'user' as const };
+  const moved = store.changeSandbox('c1', { from: 'creating', patch: { state: 'running', endAt: 9 }, event });
+  assert.ok(moved?.seq !== undefined && moved.seq > created);
+  assert.equal(store.getSandbox('c1')?.endAt, 9);
+  const stale = store.changeSandbox('c1', { from: 'creating', patch: { state: 'killed' }, event });
+  assert.equal(stale, undefined, 'the row is no longer creating');
+  assert.equal(store.getSandbox('c1')?.state, 'running');
+  assert.deepEqual(
+    store.listEvents({ teamId: 't1', sandboxId: 'c1', limit: 10 }).map((e) => e.type),
+    ['created', 'running'],
+    'the refused change wrote no event',
+  );
+  assert.deepEqual(store.changeSandbox('c1', { from: 'running', patch: {}, event: undefined }), { seq: undefined });
+  assert.equal(store.changeSandbox('nope', { from: 'running', patch: {}, event: undefined }), undefined);
 });
 
 test('events are recorded in order per team and sandbox, and read after a seq', (t) => {
   const store = openStore(t);
-  const first = store.recordEvent({ sandboxId: 's', teamId: 't1', time: 1, type: 'created', cause: 'user' });
-  const second = store.recordEvent({
-    sandboxId: 's',
-    teamId: 't1',
-    time: 2,
-    type: 'killed',
-    cause: 'timeout',
-    detail: 'd',
-  });
-  store.recordEvent({ sandboxId: 's', teamId: 't2', time: 3, type: 'created', cause: 'user' });
-  store.recordEvent({ sandboxId: 'other', teamId: 't1', time: 4, type: 'created', cause: 'user' });
-  assert.ok(second > first);
+  const first = insert(store, record('s', { startedAt: 1 }));
+  const second = store.changeSandbox('s', {
+    from: 'running',
+    patch: { state: 'killed' },
+    event: { sandboxId: 's', teamId: 't1', time: 2, type: 'killed', cause: 'timeout', detail: 'd' },
+  })?.seq;
+  insert(store, record('s2', { teamId: 't2', startedAt: 3 }));
+  insert(store, record('other', { startedAt: 4 }));
+  assert.ok(second !== undefined && second > first);
   assert.deepEqual(
     store.listEvents({ teamId: 't1', afterSeq: first, limit: 10 }).map((e) => [e.sandboxId, e.type]),
     [
@@ -141,10 +161,10 @@ test('events are recorded in order per team and sandbox, and read after a seq', 
   );
   const events = store.listEvents({ teamId: 't1', sandboxId: 's', limit: 10 });
   assert.deepEqual(
-    events.map((e) => [e.type, e.cause]),
+    events.map((e) => [e.type, e.cause, e.detail]),
     [
-      ['created', 'user'],
-      ['killed', 'timeout'],
+      ['created', 'user', undefined],
+      ['killed', 'timeout', 'd'],
     ],
   );
 });

@@ -3,102 +3,16 @@ import type {
   ApiKeyGrant,
   EventFilter,
   ListSandboxesQuery,
+  SandboxChange,
   SandboxEvent,
-  SandboxPatch,
   SandboxRecord,
   SandboxState,
   Store,
   StoredEvent,
   Team,
 } from '../store.js';
+import { patchColumns, type SandboxRow, type TeamRow, teamColumns, toRecord, toTeam } from './rows.js';
 import { migrations } from './schema.js';
-
-interface SandboxRow {
-  id: string;
-  team_id: string;
-  template_id: string;
-  alias: string | null;
-  state: SandboxState;
-  metadata: string;
-  env_vars: string;
-  cpu_count: number;
-  memory_mib: number;
-  disk_size_mib: number;
-  envd_version: string;
-  envd_access_token: string | null;
-  allow_internet_access: number;
-  auto_pause: number;
-  auto_pause_memory: number;
-  auto_resume: number;
-  timeout_seconds: number;
-  paused_at: number | null;
-  paused_memory: number | null;
-  started_at: number;
-  runtime_started_at: number;
-  end_at: number;
-  address: string | null;
-  envd_port: number | null;
-}
-
-function toRecord(row: SandboxRow): SandboxRecord {
-  return {
-    id: row.id,
-    teamId: row.team_id,
-    templateId: row.template_id,
-    alias: row.alias,
-    state: row.state,
-    metadata: JSON.parse(row.metadata) as Record<string, string>,
-    envVars: JSON.parse(row.env_vars) as Record<string, string>,
-    cpuCount: row.cpu_count,
-    memoryMiB: row.memory_mib,
-    diskSizeMiB: row.disk_size_mib,
-    envdVersion: row.envd_version,
-    envdAccessToken: row.envd_access_token,
-    allowInternetAccess: row.allow_internet_access === 1,
-    autoPause: row.auto_pause === 1,
-    autoPauseMemory: row.auto_pause_memory === 1,
-    autoResume: row.auto_resume === 1,
-    timeoutSeconds: row.timeout_seconds,
-    pausedAt: row.paused_at,
-    pausedMemory: row.paused_memory === null ? null : row.paused_memory === 1,
-    startedAt: row.started_at,
-    runtimeStartedAt: row.runtime_started_at,
-    endAt: row.end_at,
-    address: row.address,
-    envdPort: row.envd_port,
-  };
-}
-
-interface TeamRow {
-  id: string;
-  name: string;
-  plan: string;
-  max_concurrent_sandboxes: number;
-  max_runtime_seconds: number;
-}
-
-const teamColumns = 't.id, t.name, t.plan, t.max_concurrent_sandboxes, t.max_runtime_seconds';
-
-function toTeam(row: TeamRow): Team {
-  return {
-    id: row.id,
-    name: row.name,
-    plan: row.plan,
-    maxConcurrentSandboxes: row.max_concurrent_sandboxes,
-    maxRuntimeSeconds: row.max_runtime_seconds,
-  };
-}
-
-const patchColumns: Record<keyof SandboxPatch, string> = {
-  state: 'state',
-  endAt: 'end_at',
-  runtimeStartedAt: 'runtime_started_at',
-  address: 'address',
-  envdPort: 'envd_port',
-  metadata: 'metadata',
-  pausedAt: 'paused_at',
-  pausedMemory: 'paused_memory',
-};
 
 /** SQLite store (better-sqlite3: synchronous, so each call is atomic within this process). */
 export class SqliteStore implements Store {
@@ -181,7 +95,14 @@ export class SqliteStore implements Store {
     return (this.#db.prepare('SELECT COUNT(*) AS n FROM api_keys').get() as { n: number }).n;
   }
 
-  insertSandbox(r: SandboxRecord): void {
+  insertSandbox(r: SandboxRecord, event: SandboxEvent): number {
+    return this.#db.transaction(() => {
+      this.#insertRow(r);
+      return this.#insertEvent(event);
+    })();
+  }
+
+  #insertRow(r: SandboxRecord): void {
     this.#db
       .prepare(
         `INSERT INTO sandboxes (id, team_id, template_id, alias, state, metadata, env_vars, cpu_count, memory_mib,
@@ -223,16 +144,22 @@ export class SqliteStore implements Store {
     return row && toRecord(row);
   }
 
-  updateSandbox(id: string, patch: SandboxPatch): void {
+  changeSandbox(id: string, change: SandboxChange): { seq: number | undefined } | undefined {
     const sets: string[] = [];
     const values: unknown[] = [];
-    for (const [key, value] of Object.entries(patch) as Array<[keyof SandboxPatch, unknown]>) {
+    for (const [key, value] of Object.entries(change.patch) as Array<[keyof SandboxChange['patch'], unknown]>) {
       if (value === undefined) continue;
       sets.push(`${patchColumns[key]} = ?`);
       values.push(key === 'metadata' ? JSON.stringify(value) : typeof value === 'boolean' ? Number(value) : value);
     }
-    if (sets.length === 0) return;
-    this.#db.prepare(`UPDATE sandboxes SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+    // `state = state` keeps the statement valid for a move that writes nothing but its event.
+    if (sets.length === 0) sets.push('state = state');
+    const update = this.#db.prepare(`UPDATE sandboxes SET ${sets.join(', ')} WHERE id = ? AND state = ?`);
+    return this.#db.transaction(() => {
+      // Compare-and-set on the state: a row that moved meanwhile is left alone, and so is its event.
+      if (update.run(...values, id, change.from).changes === 0) return undefined;
+      return { seq: change.event ? this.#insertEvent(change.event) : undefined };
+    })();
   }
 
   listSandboxes(q: ListSandboxesQuery): SandboxRecord[] {
@@ -292,7 +219,7 @@ export class SqliteStore implements Store {
     return row.t ?? undefined;
   }
 
-  recordEvent(e: SandboxEvent): number {
+  #insertEvent(e: SandboxEvent): number {
     const result = this.#db
       .prepare('INSERT INTO sandbox_events (sandbox_id, team_id, time, type, cause, detail) VALUES (?, ?, ?, ?, ?, ?)')
       .run(e.sandboxId, e.teamId, e.time, e.type, e.cause, e.detail ?? null);
