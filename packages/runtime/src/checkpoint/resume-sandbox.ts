@@ -1,9 +1,8 @@
-import fs from 'node:fs/promises';
 import { type Logger, SandboxdError } from '@sandboxd/common';
 import { loopsUnder, mountsUnder, removeTree } from '../process/mounts.js';
 import type { StepTimer } from '../process/step-timer.js';
 import { mountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
-import { sandboxEnvd } from '../runc/oci-spec.js';
+import { type BindSources, updateResumeConfig } from '../runc/resume-config.js';
 import type { RuncCli } from '../runc/runc-cli.js';
 import type { SandboxPaths } from '../runc/sandbox-paths.js';
 import type { SandboxRecord } from '../runc/sandbox-record.js';
@@ -26,7 +25,8 @@ export interface ResumeInput {
   envdEnv?: Record<string, string>;
   templateRootfs: string;
   idmountBinary: string;
-  envdBundlePath: string;
+  /** Today's host files for the read-only binds (see resume-config.ts for which a restore keeps). */
+  bindSources: BindSources;
   waitForHealth: (pid: number) => Promise<void>;
   /** The sandbox's teardown in `release` mode: back to what a paused sandbox holds. */
   release: () => Promise<void>;
@@ -65,7 +65,7 @@ async function resume(input: ResumeInput): Promise<number> {
     await removeTree(paths.images);
   }
   await timer.step('config', () =>
-    updateConfig(paths.config, input.envdBundlePath, input.restoreMemory ? undefined : input.envdEnv),
+    updateResumeConfig(paths.config, input.bindSources, { restoreMemory: input.restoreMemory, envdEnv: input.envdEnv }),
   );
   await timer.step('released', () => assertReleased(input));
   await mountSandboxRootfs({
@@ -112,34 +112,4 @@ async function assertReleased(input: ResumeInput): Promise<void> {
   if (left.length > 0) {
     throw new SandboxdError('RUNTIME_FAILED', `sandbox ${input.record.sandboxId} is still mounted: ${left.join(', ')}`);
   }
-}
-
-/**
- * The envd bundle is bind-mounted from a staged copy in the run dir, named by content hash; after
- * a reboot (or an envd upgrade) the path in config.json may be gone. A restored envd has already
- * loaded its script and holds no fd on it, so pointing the mount at today's copy is safe. A fresh
- * boot may also get envd variables to set (`envdEnv`); a restore keeps its process environment.
- */
-async function updateConfig(
-  configPath: string,
-  envdBundlePath: string,
-  envdEnv: Record<string, string> | undefined,
-): Promise<void> {
-  const config = JSON.parse(await fs.readFile(configPath, 'utf8')) as {
-    mounts: Array<{ destination: string; source: string }>;
-    process: { env: string[] };
-  };
-  const mount = config.mounts.find((m) => m.destination === sandboxEnvd);
-  if (!mount) throw new SandboxdError('RUNTIME_FAILED', `config.json of ${configPath} has no envd mount`);
-  const before = JSON.stringify(config);
-  mount.source = envdBundlePath;
-  if (envdEnv) {
-    const names = new Set(Object.keys(envdEnv));
-    config.process.env = [
-      ...config.process.env.filter((entry) => !names.has(entry.slice(0, entry.indexOf('=')))),
-      ...Object.entries(envdEnv).map(([k, v]) => `${k}=${v}`),
-    ];
-  }
-  const after = JSON.stringify(config);
-  if (after !== before) await fs.writeFile(configPath, after);
 }

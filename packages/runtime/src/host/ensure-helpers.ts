@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCommand } from '../process/run-command.js';
+import { fileExists, installOnce, tmpName } from './install-once.js';
 
 /** Small host programs the runtime needs, installed into a helpers dir (compiled/copied on demand). */
 export interface HelperPaths {
@@ -10,53 +12,65 @@ export interface HelperPaths {
   idmount: string;
   /** OCI prestart hook that plumbs the sandbox's veth (see native/nethook.sh). */
   netHook: string;
-  /** envd's native helper (terminals, inotify), bind-mounted into every sandbox (see native/envd-helper.c). */
+  /**
+   * envd's native helper (terminals, inotify), bind-mounted into every sandbox (see
+   * native/envd-helper.c): `envd-helper-<hash of source and build>`, never rewritten.
+   */
   envdHelper: string;
 }
 
 export const defaultHelpersDir = '/var/lib/sandboxd/helpers';
-const nativeDir = fileURLToPath(new URL('../../native/', import.meta.url));
+export const nativeDir = fileURLToPath(new URL('../../native/', import.meta.url));
+// Static: it runs inside sandboxes, whose template may carry any (or no) libc.
+const envdHelperFlags = ['-O2', '-Wall', '-static'];
 
-export function helperPaths(helpersDir: string): HelperPaths {
+/**
+ * Where the helpers built from `sourcesDir` (default: this package's native/) live. The envd
+ * helper's name carries the hash of its source and flags, so a new version goes to a new file and
+ * sandboxes started (or paused) with an older one keep theirs.
+ */
+export function helperPaths(helpersDir: string, sourcesDir: string = nativeDir): HelperPaths {
+  const hash = createHash('sha256')
+    .update(envdHelperFlags.join(' '))
+    .update('\0')
+    .update(readFileSync(path.join(sourcesDir, 'envd-helper.c')))
+    .digest('hex')
+    .slice(0, 16);
   return {
     idmount: path.join(helpersDir, 'idmount'),
     netHook: path.join(helpersDir, 'nethook.sh'),
-    envdHelper: path.join(helpersDir, 'envd-helper'),
+    envdHelper: path.join(helpersDir, `envd-helper-${hash}`),
   };
 }
 
 /**
- * Builds or refreshes the helpers when missing or older than their source. Several servers may
- * share one helpers dir, so each output is written under a temporary name and renamed into place:
- * a concurrent reader sees either the old or the new file, never a half-written one.
+ * Builds the helpers that are missing or older than their source. Several servers may share one
+ * helpers dir, so each output is written under a temporary name first: a concurrent reader sees
+ * the old or the new file, never a half-written one. idmount and the hook run on the host, fresh
+ * at every use, and are renamed over; the envd helper is bind-mounted into sandboxes, so it is
+ * installed once under its content name and never replaced (see install-once.ts).
  */
-export async function ensureHelpers(helpersDir: string = defaultHelpersDir): Promise<HelperPaths> {
-  const paths = helperPaths(helpersDir);
+export async function ensureHelpers(
+  helpersDir: string = defaultHelpersDir,
+  sourcesDir: string = nativeDir,
+): Promise<HelperPaths> {
+  const paths = helperPaths(helpersDir, sourcesDir);
   await fs.mkdir(helpersDir, { recursive: true });
-  const idmountSource = path.join(nativeDir, 'idmount.c');
+  const idmountSource = path.join(sourcesDir, 'idmount.c');
   if (await isStale(paths.idmount, idmountSource)) {
-    const tmp = `${paths.idmount}.${process.pid}.tmp`;
+    const tmp = tmpName(paths.idmount);
     await runCommand('gcc', ['-O2', '-Wall', '-o', tmp, idmountSource], { timeoutMs: 60_000 });
     await fs.rename(tmp, paths.idmount);
   }
-  const helperSource = path.join(nativeDir, 'envd-helper.c');
-  // Staleness by content hash, not mtime: it changes often, and an mtime race left an old build.
-  const helperHash = createHash('sha256')
-    .update(await fs.readFile(helperSource))
-    .digest('hex');
-  const hashFile = `${paths.envdHelper}.sha256`;
-  const builtHash = await fs.readFile(hashFile, 'utf8').catch(() => '');
-  if (builtHash !== helperHash || !(await fs.stat(paths.envdHelper).catch(() => undefined))) {
-    // Static: it runs inside sandboxes, whose template may carry any (or no) libc.
-    const tmp = `${paths.envdHelper}.${process.pid}.tmp`;
-    await runCommand('gcc', ['-O2', '-Wall', '-static', '-o', tmp, helperSource], { timeoutMs: 60_000 });
-    await fs.rename(tmp, paths.envdHelper);
-    await fs.writeFile(`${hashFile}.${process.pid}.tmp`, helperHash);
-    await fs.rename(`${hashFile}.${process.pid}.tmp`, hashFile);
+  if (!(await fileExists(paths.envdHelper))) {
+    const tmp = tmpName(paths.envdHelper);
+    const source = path.join(sourcesDir, 'envd-helper.c');
+    await runCommand('gcc', [...envdHelperFlags, '-o', tmp, source], { timeoutMs: 60_000 });
+    await installOnce(tmp, paths.envdHelper);
   }
-  const hookSource = path.join(nativeDir, 'nethook.sh');
+  const hookSource = path.join(sourcesDir, 'nethook.sh');
   if (await isStale(paths.netHook, hookSource)) {
-    const tmp = `${paths.netHook}.${process.pid}.tmp`;
+    const tmp = tmpName(paths.netHook);
     await fs.copyFile(hookSource, tmp);
     await fs.chmod(tmp, 0o755);
     await fs.rename(tmp, paths.netHook);

@@ -50,6 +50,8 @@ export class RuncRuntime implements SandboxRuntime {
   /** Pauses and resumes in flight: a second one is refused, kill waits for it, sweep keeps it. */
   readonly #transitions = new Map<string, Promise<unknown>>();
   readonly #envd: StagedFile;
+  /** A copy of the node binary that an upgrade never replaces under a paused sandbox. */
+  readonly #node: StagedFile;
   #helpers: Promise<HelperPaths> | undefined;
   #initialized: Promise<void> | undefined;
 
@@ -59,6 +61,7 @@ export class RuncRuntime implements SandboxRuntime {
     this.#slots = new SlotClaims(this.#o.slotsDir);
     this.#log = this.#o.logger;
     this.#envd = new StagedFile(this.#o.envdBundlePath, path.join(this.#o.runDir, 'envd'));
+    this.#node = new StagedFile(this.#o.nodeBinary, this.#o.helpersDir);
   }
 
   init(): Promise<void> {
@@ -93,16 +96,16 @@ export class RuncRuntime implements SandboxRuntime {
     });
     this.#creating.add(sandboxId);
     try {
-      const [helpers, envdBundlePath] = await Promise.all([this.#ensureHelpers(), this.#envd.path()]);
+      const { helpers, envdBundle, node } = await this.#bindSources();
       const { address, pid } = await createSandbox({
         spec,
         paths: this.#paths(sandboxId),
         stateDir: this.#o.stateDir,
         templateRootfs: lower,
         helpers,
-        envdBundlePath,
+        envdBundlePath: envdBundle,
         initBinary: this.#o.initBinary,
-        nodeBinary: this.#o.nodeBinary,
+        nodeBinary: node,
         runc: this.#runc,
         slots: this.#slots,
         waitForHealth: (address, pid) => this.#waitForHealth(address, pid, signal),
@@ -170,7 +173,7 @@ export class RuncRuntime implements SandboxRuntime {
       if (!(await isDirectory(lower))) {
         throw new SandboxdError('TEMPLATE_NOT_FOUND', `template ${record.templateId} of ${sandboxId} is gone`);
       }
-      const [helpers, envdBundlePath] = await Promise.all([this.#ensureHelpers(), this.#envd.path()]);
+      const { helpers, envdBundle, node } = await this.#bindSources();
       const restoreMemory = paused.memory && options.memory !== false;
       const pid = await resumeSandbox({
         runc: this.#runc,
@@ -183,7 +186,7 @@ export class RuncRuntime implements SandboxRuntime {
         ...(options.envdEnv ? { envdEnv: options.envdEnv } : {}),
         templateRootfs: lower,
         idmountBinary: helpers.idmount,
-        envdBundlePath,
+        bindSources: { envdBundle, node, envdHelper: helpers.envdHelper },
         waitForHealth: (pid) => this.#waitForHealth(record.address, pid, options.signal),
         release,
         timer,
@@ -280,8 +283,17 @@ export class RuncRuntime implements SandboxRuntime {
     });
   }
 
+  async #bindSources() {
+    const [helpers, envdBundle, node] = await Promise.all([
+      this.#ensureHelpers(),
+      this.#envd.path(),
+      this.#node.path(),
+    ]);
+    return { helpers, envdBundle, node };
+  }
+
   #ensureHelpers(): Promise<HelperPaths> {
-    this.#helpers ??= ensureHelpers(this.#o.helpersDir).catch((err) => {
+    this.#helpers ??= ensureHelpers(this.#o.helpersDir, this.#o.helperSourcesDir).catch((err) => {
       this.#helpers = undefined;
       throw err;
     });

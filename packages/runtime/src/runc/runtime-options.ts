@@ -2,7 +2,7 @@ import path from 'node:path';
 import { type Logger, silentLogger } from '@sandboxd/common';
 import { ENVD_PORT } from '@sandboxd/protocol';
 import { defaultCriuBinary } from '../host/criu.js';
-import { defaultHelpersDir } from '../host/ensure-helpers.js';
+import { defaultHelpersDir, nativeDir } from '../host/ensure-helpers.js';
 import { defaultTemplatesDir } from '../images/template-paths.js';
 import { defaultSlotsDir } from '../slots/slot-claims.js';
 
@@ -22,8 +22,10 @@ export interface RuncRuntimeOptions {
   runDir?: string;
   /** envd's single-file bundle, bind-mounted read-only as /opt/sandboxd/envd.mjs. */
   envdBundlePath: string;
-  /** Host node binary run as envd's interpreter (default: this process's). */
+  /** Host node binary run as envd's interpreter (default: this process's), staged into helpersDir. */
   nodeBinary?: string;
+  /** Sources of the helpers (default: this package's native/); tests make new versions appear here. */
+  helperSourcesDir?: string;
   /** Static init reaping zombies as PID 1 (default /usr/bin/tini-static). */
   initBinary?: string;
   runcBinary?: string;
@@ -49,6 +51,7 @@ export function resolveOptions(options: RuncRuntimeOptions): ResolvedOptions {
     slotsDir: defaultSlotsDir,
     runDir: '/run/sandboxd',
     nodeBinary: process.execPath,
+    helperSourcesDir: nativeDir,
     initBinary: '/usr/bin/tini-static',
     runcBinary: 'runc',
     criuBinary: defaultCriuBinary,
