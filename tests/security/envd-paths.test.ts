@@ -69,7 +69,7 @@ describe('envd file paths cannot leave the sandbox', () => {
     const file = path.join(secretDir, 'secret.txt');
     await sbx.commands.run(`ln -s ${file} ~/to-host-file && ln -s / ~/to-root && ln -s ${secretDir} ~/to-host-dir`);
     await sbx.commands.run(`ln -s ${server.dataDir} /root/to-db`, { user: 'root' });
-    for (const p of ['to-host-file', 'to-root/' + file, 'to-host-dir/secret.txt', '/root/to-db/sandboxd.db']) {
+    for (const p of ['to-host-file', `to-root/${file}`, 'to-host-dir/secret.txt', '/root/to-db/sandboxd.db']) {
       assert.equal(await readsSecret(p), false, `read via ${p}`);
     }
     const info = await sbx.files.getInfo('to-host-file');

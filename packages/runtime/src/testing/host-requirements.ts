@@ -9,7 +9,8 @@ import { checkHost } from '../host/check-host.js';
 
 async function missingRequirements(): Promise<string | false> {
   if (process.env.CI) return false;
-  if (process.getuid?.() !== 0) return 'needs root and a set-up host: run `npm test` as root (it runs `sandboxd setup`)';
+  if (process.getuid?.() !== 0)
+    return 'needs root and a set-up host: run `npm test` as root (it runs `sandboxd setup`)';
   const failed = (await checkHost()).filter((c) => !c.ok);
   if (failed.length === 0) return false;
   return `host not set up for sandboxes (${failed.map((c) => c.name).join('; ')}): run \`npm run setup\` as root, then \`npm run doctor\``;
