@@ -1,6 +1,7 @@
 """Pause and resume through the official SDK: memory, processes and files survive; connect resumes."""
 
 import asyncio
+import time
 
 import pytest
 from e2b import AsyncSandbox, Sandbox, SandboxNotFoundException, SandboxQuery, SandboxState
@@ -83,6 +84,25 @@ class TestSync:
         assert sandbox.files.read("/home/user/disk.txt") == "kept"
         # A cold boot: the process that held the secret is gone.
         assert sandbox.commands.run("curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:8000/ || true").stdout in ("000", "")
+
+    def test_timeout_pauses_and_traffic_resumes(self, label: str):
+        # lifecycle on_timeout "pause" + auto_resume: the deadline pauses instead of killing, and
+        # the SDK's next envd call (it carries the sandbox's access token) wakes it, memory kept.
+        sbx = Sandbox.create(
+            timeout=120, metadata={"label": label}, lifecycle={"on_timeout": "pause", "auto_resume": True}
+        )
+        try:
+            _start_holder_sync(sbx)
+            pid, secret, _ = _held(sbx.commands.run(READ).stdout)
+            sbx.set_timeout(1)
+            end = time.monotonic() + 30
+            while _state_sync(sbx.sandbox_id) != SandboxState.PAUSED:
+                assert time.monotonic() < end, "the sandbox did not pause at its deadline"
+                time.sleep(0.2)
+            assert _held(sbx.commands.run(READ).stdout)[:2] == (pid, secret)
+            assert _state_sync(sbx.sandbox_id) == SandboxState.RUNNING
+        finally:
+            sbx.kill()
 
     def test_pause_of_a_killed_sandbox_is_not_found(self, label: str):
         sbx = Sandbox.create(timeout=60, metadata={"label": label})
