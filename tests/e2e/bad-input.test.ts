@@ -48,7 +48,7 @@ describe('control plane rejects bad input cleanly', () => {
   });
 
   test('negative, fractional and huge timeouts are 400', async () => {
-    for (const timeout of [-1, 0, 1.5, 10 ** 12, '300']) {
+    for (const timeout of [-1, 1.5, 10 ** 12, '300']) {
       await expectError(await server.api('POST', '/v2/sandboxes', { templateID: 'base', timeout }), 400, /timeout/);
     }
   });

@@ -10,10 +10,12 @@ import type { Config } from '../config.js';
 export function buildSchemas(config: Readonly<Config>) {
   const { limits, sandbox } = config;
 
+  // 0 is a valid timeout, as on E2B: the deadline is now, so the sandbox expires at once (killed,
+  // or paused when its onTimeout is 'pause'), on create, connect and set-timeout alike.
   const timeoutSeconds = z
     .number({ error: 'timeout must be a number of seconds' })
     .int('timeout must be a whole number of seconds')
-    .min(1, 'timeout must be at least 1 second')
+    .min(0, 'timeout must not be negative')
     .max(sandbox.maxTimeoutSeconds, `timeout must be at most ${sandbox.maxTimeoutSeconds} seconds`);
 
   const metadataKey = z

@@ -4,7 +4,7 @@ import type { LifecycleHooks, SandboxOperations } from './operations.js';
 import type { StateWriter } from './state-writer.js';
 
 /** Pauses tried at a deadline before the sandbox is killed instead. */
-export const pauseAttemptsAtDeadline = 3;
+export const pauseAttemptsAtDeadline = 2;
 /** Wait between two of them. */
 export const pauseRetryMs = 5_000;
 

@@ -89,6 +89,34 @@ test('auto-pause at the deadline, then a wake on traffic when autoResume is set'
   assert.equal(store.getSandbox(plain.id)?.state, 'paused', 'no autoResume: stays paused');
 });
 
+test('a sandbox whose pause keeps failing at its deadline is killed after one retry, with the reason', async (t) => {
+  const { service, runtime, store } = setup(t);
+  runtime.refusePauses = true;
+  const record = await service.create(team, { ...cmd, timeoutSeconds: 0, autoPause: true });
+  for (let i = 0; i < 200 && store.getSandbox(record.id)?.state !== 'killed'; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const history = service.events.history(team, record.id, { limit: 20 });
+  assert.deepEqual(
+    history.map((e) => `${e.type}:${e.cause}`),
+    [
+      'created:user',
+      'running:user',
+      'pausing:timeout',
+      'running:error',
+      'timeout-set:timeout',
+      'pausing:timeout',
+      'running:error',
+      'killed:timeout',
+    ],
+  );
+  assert.match(
+    history.at(-1)?.detail ?? '',
+    /the pause at the deadline failed 2 times \(sandbox \S+ would not freeze\)/,
+  );
+  assert.equal(runtime.live.size, 0);
+});
+
 test('a failed resume leaves the sandbox paused; kill of a paused sandbox removes it', async (t) => {
   const { service, runtime, store } = setup(t);
   const record = await service.create(team, cmd);

@@ -21,6 +21,8 @@ export class MemoryRuntime implements SandboxRuntime {
   killDelayMs = 0;
   /** How long pause and resume take, so tests can race other operations against them. */
   pauseDelayMs = 0;
+  /** Every pause fails as a sandbox that will not freeze does: it keeps running. */
+  refusePauses = false;
   pauseCalls = 0;
 
   async init() {}
@@ -42,6 +44,7 @@ export class MemoryRuntime implements SandboxRuntime {
       throw new SandboxdError(this.paused.has(id) ? 'INVALID_TRANSITION' : 'SANDBOX_NOT_FOUND', `sandbox ${id}`);
     }
     if (this.pauseDelayMs > 0) await new Promise((r) => setTimeout(r, this.pauseDelayMs));
+    if (this.refusePauses) throw new SandboxdError('PAUSE_REFUSED', `sandbox ${id} would not freeze`);
     const record = { sandboxId: id, memory: options.memory ?? true, pausedAt: new Date().toISOString(), imageBytes: 1 };
     this.live.delete(id);
     this.paused.set(id, { endpoint, record });
