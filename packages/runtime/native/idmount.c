@@ -101,7 +101,9 @@ int main(int argc, char **argv) {
   struct mount_attr attr;
   memset(&attr, 0, sizeof attr);
   /* Read-only too: the template is shared by every sandbox and must never be written through. */
-  attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY;
+  /* nosuid, nodev: a host user must not run the template's setuid binaries (or open its device
+   * nodes) through this mount; the sandbox's overlay on top has its own flags. */
+  attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
   attr.userns_fd = (unsigned long long)userns;
   if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) die("mount_setattr");
   if (syscall(SYS_move_mount, tree, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0) die("move_mount");

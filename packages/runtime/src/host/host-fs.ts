@@ -10,6 +10,21 @@ export async function makeTraversable(dir: string): Promise<void> {
   }
 }
 
+/**
+ * A root-owned dir with exactly `mode`: created with it (mkdir applies the mode atomically, and
+ * the umask can only take bits away), and set again when it already existed with another mode
+ * (made by an older version). Its parents are made as mkdir -p makes them.
+ */
+export async function ensurePrivateDir(dir: string, mode: number): Promise<void> {
+  await fs.mkdir(path.dirname(dir), { recursive: true });
+  await fs.mkdir(dir, { mode }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  const stat = await fs.stat(dir);
+  if (stat.uid !== 0 || stat.gid !== 0) await fs.chown(dir, 0, 0);
+  if ((stat.mode & 0o7777) !== mode) await fs.chmod(dir, mode);
+}
+
 export function isDirectory(p: string): Promise<boolean> {
   return fs.stat(p).then(
     (s) => s.isDirectory(),

@@ -1,16 +1,18 @@
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { runCommand } from '../process/run-command.js';
 import { settleAll } from '../process/settle-all.js';
 import type { StepTimer } from '../process/step-timer.js';
 
 /**
- * The sandbox's root filesystem:
+ * The sandbox's root filesystem, its mount points under `mountDir`:
  *   diskImage   sparse ext4 image: the disk quota (the host ext4 has no project quotas)
  *   diskMount   its loop mount, holding upper/ and work/
  *   lower       idmapped read-only mount of the template for the sandbox's id range
  *   rootfs      overlay(lower, upper, work): the container's /
  */
 export interface RootfsPaths {
+  mountDir: string;
   diskImage: string;
   diskMount: string;
   upper: string;
@@ -37,15 +39,15 @@ export interface MountRootfsOptions {
  */
 export async function mountSandboxRootfs(o: MountRootfsOptions): Promise<void> {
   const { paths, timer } = o;
-  // 0711 all the way: container root (an unprivileged host uid) must traverse to rootfs.
+  await makeMountDir(paths, o.uidBase);
   await Promise.all(
-    [paths.diskMount, paths.lower, paths.rootfs].map((d) => fs.mkdir(d, { recursive: true, mode: 0o711 })),
+    [paths.diskMount, paths.lower, paths.rootfs].map((d) => fs.mkdir(d, { recursive: true, mode: 0o700 })),
   );
   await settleAll([
     timer.step('disk', async () => {
       const newDisk = o.newDisk ?? true;
       if (newDisk) await makeDiskImage(paths.diskImage, o.diskSizeMiB);
-      await runCommand('mount', ['-o', 'loop,discard,nodev,nosuid', paths.diskImage, paths.diskMount]);
+      await runCommand('mount', ['-o', 'loop,discard,nosuid,nodev', paths.diskImage, paths.diskMount]);
       if (!newDisk) return;
       await fs.mkdir(paths.upper);
       await fs.mkdir(paths.work);
@@ -59,9 +61,29 @@ export async function mountSandboxRootfs(o: MountRootfsOptions): Promise<void> {
   await timer.step('overlay', async () => {
     // index=on,nfs_export=on: CRIU dumps an inotify watch by file handle, which an overlay only
     // hands out (and resolves again at restore) with both set.
-    const options = `lowerdir=${paths.lower},upperdir=${paths.upper},workdir=${paths.work},index=on,nfs_export=on`;
-    await runCommand('mount', ['-t', 'overlay', 'overlay', '-o', options, paths.rootfs]);
+    const layers = `lowerdir=${paths.lower},upperdir=${paths.upper},workdir=${paths.work},index=on,nfs_export=on`;
+    // nodev but not nosuid: the container's / is a bind of this mount, and a bind keeps (and, in
+    // the sandbox's user namespace, locks) the flags, so nosuid here would break sudo inside.
+    // Host users cannot reach it anyway: see makeMountDir.
+    await runCommand('mount', ['-t', 'overlay', 'overlay', '-o', `nodev,${layers}`, paths.rootfs]);
   });
+}
+
+/**
+ * `<runDir>/sandboxes/<id>/` is owner root, group uidBase (the sandbox's root on the host), 0710:
+ * runc's init mounts the rootfs as container root, which must traverse it, and no other host user
+ * may: the rootfs below shows the sandbox's files and its setuid binaries. Made 0700 first and
+ * opened up to the group after, so there is never a moment a host user could enter. The
+ * sandboxes dir above is 0711 (not listable).
+ */
+async function makeMountDir(paths: RootfsPaths, uidBase: number): Promise<void> {
+  // After a reboot wiped the run dir, a resume re-creates its parents (traversable, not listable).
+  await fs.mkdir(path.dirname(paths.mountDir), { recursive: true, mode: 0o711 });
+  await fs.mkdir(paths.mountDir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  await fs.chown(paths.mountDir, 0, uidBase);
+  await fs.chmod(paths.mountDir, 0o710);
 }
 
 /** Sparse image + mkfs with lazy init: ~4 MB of real disk for any size, and mkfs takes milliseconds. */

@@ -46,7 +46,7 @@ export async function createSandbox(input: CreateInput): Promise<{ address: stri
   const { sandboxId } = spec;
   await timer.step('state-dir', async () => {
     await fs.mkdir(path.dirname(paths.dir), { recursive: true });
-    await fs.mkdir(paths.dir).catch((err: NodeJS.ErrnoException) => {
+    await fs.mkdir(paths.dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'EEXIST' ? new SandboxExistsError(sandboxId) : err;
     });
   });

@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isSandboxId, type Logger, SandboxdError } from '@sandboxd/common';
 import { readSandboxStats } from '../cgroups/cgroup-v1.js';
@@ -6,7 +5,7 @@ import { readPauseRecord, removePauseRecord } from '../checkpoint/pause-record.j
 import { pauseSandbox } from '../checkpoint/pause-sandbox.js';
 import { resumeSandbox } from '../checkpoint/resume-sandbox.js';
 import { ensureHelpers, type HelperPaths } from '../host/ensure-helpers.js';
-import { isDirectory, makeTraversable } from '../host/host-fs.js';
+import { ensurePrivateDir, isDirectory, makeTraversable } from '../host/host-fs.js';
 import { StagedFile } from '../host/staged-file.js';
 import { templateRootfs } from '../images/template-paths.js';
 import { setupHostNetwork } from '../netns/host-network.js';
@@ -68,9 +67,13 @@ export class RuncRuntime implements SandboxRuntime {
     this.#initialized ??= (async () => {
       await Promise.all([
         this.#ensureHelpers(),
-        fs.mkdir(sandboxesDir(this.#o.stateDir), { recursive: true }),
-        fs.mkdir(this.#runc.root, { recursive: true }),
-        makeTraversable(mountsDir(this.#o.runDir)),
+        // Root only: disk images, CRIU images (memory, tokens included) and bundles (envd's env).
+        ensurePrivateDir(sandboxesDir(this.#o.stateDir), 0o700),
+        ensurePrivateDir(this.#runc.root, 0o700),
+        // Traversable, not listable: each sandbox's own dir there admits only root and that sandbox.
+        makeTraversable(path.dirname(mountsDir(this.#o.runDir))).then(() =>
+          ensurePrivateDir(mountsDir(this.#o.runDir), 0o711),
+        ),
         setupHostNetwork(),
       ]);
     })().catch((err) => {

@@ -4,14 +4,17 @@ import type { RootfsPaths } from '../rootfs/sandbox-rootfs.js';
 /**
  * Where one sandbox's things live:
  *   <stateDir>/sandboxes/<id>/   sandbox.json, config.json (the bundle), disk.img, runc.log: state
- *                                that must survive restarts; the server's data dir may be 0700.
+ *                                that must survive restarts. sandboxes/ is root-only (0700), as is
+ *                                runc's root beside it, whatever the data dir's own mode.
  *                                While paused also pause.json (the commit mark), checkpoint/ (CRIU
  *                                images) and criu/ (CRIU's logs): a paused sandbox is entirely here,
  *                                so it survives a reboot that wipes <runDir>.
  *   <runDir>/sandboxes/<id>/     mount points: disk/ (upper, work), lower/, rootfs/. runc's init
  *                                mounts the rootfs *as container root* (an unprivileged host uid
  *                                under the user namespace), which must be able to traverse the path,
- *                                so these live in a machine-wide 0711 tree outside any private dir.
+ *                                so these live in a machine-wide tree outside any private dir:
+ *                                sandboxes/ is 0711 (not listable), <id>/ is root:<uidBase> 0710, so
+ *                                only root and that sandbox's root get in (rootfs/sandbox-rootfs.ts).
  */
 export interface SandboxPaths extends RootfsPaths {
   dir: string;
