@@ -6,7 +6,7 @@ import { type ApiEnv, jsonBody, sandboxIdParam } from './request.js';
 import { parseInput, type Schemas } from './schemas.js';
 
 /**
- * Pause, resume and connect (e2b-protocol §2.3, §2.6):
+ * Pause, resume and connect, as the E2B SDKs call them:
  * - `POST /sandboxes/{id}/pause` `{memory?}` → 204 once the pause is durable; already paused → 409
  *   (the SDK's `pause()` then returns false).
  * - `POST /[v2/]sandboxes/{id}/connect` `{timeout?, memory?}` → 200 for a running sandbox (its

@@ -8,7 +8,7 @@ import { encodeCursor, parseListQuery } from './list-query.js';
 import { type ApiEnv, jsonBody, sandboxIdParam } from './request.js';
 import { parseInput, type Schemas } from './schemas.js';
 
-/** The sandbox resource: v1 and v2 paths the E2B SDKs call (e2b-protocol §2.1). */
+/** The sandbox resource: the v1 and v2 paths the E2B SDKs call. */
 export function mountSandboxRoutes(
   app: Hono<ApiEnv>,
   service: SandboxService,

@@ -2,8 +2,8 @@ import type { TeamLimits } from '../store/store.js';
 
 /**
  * E2B's published plans, as presets for a team's limits: sandboxes run continuously for at most
- * 1 h on Base and 24 h on Pro (pausing resets the window; seeds/000). A team's limits are stored
- * with it, so an operator can give one team other numbers without inventing a plan.
+ * 1 h on Base and 24 h on Pro (a resume starts a new run, so pausing resets the window). A team's
+ * limits are stored with it, so an operator can give one team other numbers without inventing a plan.
  */
 export const plans = {
   base: { maxConcurrentSandboxes: 20, maxRuntimeSeconds: 3600 },
