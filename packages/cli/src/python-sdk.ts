@@ -41,8 +41,8 @@ export function isPythonSdkReady(venv: PythonSdkVenv): boolean {
  */
 export async function buildPythonSdk(venv: PythonSdkVenv, update: (detail: string) => void): Promise<void> {
   const building = `${venv.dir}.building-${process.pid}`;
-  fs.rmSync(building, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(venv.dir), { recursive: true });
+  removeAbandonedBuilds(venv.dir);
   try {
     await runCommand(basePython, ['-m', 'venv', building], { onLine: update });
     await runCommand(
@@ -68,5 +68,25 @@ export async function buildPythonSdk(venv: PythonSdkVenv, update: (detail: strin
     fs.renameSync(building, venv.dir);
   } finally {
     fs.rmSync(building, { recursive: true, force: true });
+  }
+}
+
+/** Half-built venvs of set-ups that died (their pid is gone); a running set-up's build is left alone. */
+function removeAbandonedBuilds(venvDir: string): void {
+  const prefix = `${path.basename(venvDir)}.building-`;
+  for (const name of fs.readdirSync(path.dirname(venvDir))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) continue;
+    fs.rmSync(path.join(path.dirname(venvDir), name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
