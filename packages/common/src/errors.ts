@@ -8,9 +8,14 @@ export type ErrorKind =
   | 'unauthenticated'
   | 'forbidden'
   | 'not-found'
+  | 'method-not-allowed'
+  | 'not-acceptable'
   | 'conflict'
+  | 'range-not-satisfiable'
   | 'exhausted'
   | 'unavailable'
+  | 'bad-gateway'
+  | 'deadline-exceeded'
   | 'insufficient-storage'
   | 'unimplemented'
   | 'internal';
@@ -39,6 +44,15 @@ export const errorCatalog = {
   NOT_ENOUGH_SPACE: { kind: 'insufficient-storage', message: 'not enough disk space' },
   PROCESS_NOT_FOUND: { kind: 'not-found', message: 'process not found' },
   UNKNOWN_USER: { kind: 'unauthenticated', message: 'unknown user' },
+  METHOD_NOT_ALLOWED: { kind: 'method-not-allowed', message: 'method not allowed' },
+  ENCODING_NOT_ACCEPTABLE: {
+    kind: 'not-acceptable',
+    message: 'no acceptable encoding found, supported: [identity, gzip]',
+  },
+  RANGE_NOT_SATISFIABLE: { kind: 'range-not-satisfiable', message: 'requested range not satisfiable' },
+  SANDBOX_NOT_INITIALISED: { kind: 'unavailable', message: 'sandbox is not initialised yet' },
+  PORT_UNREACHABLE: { kind: 'bad-gateway', message: 'nothing listens on that port in the sandbox' },
+  DEADLINE_EXCEEDED: { kind: 'deadline-exceeded', message: 'context deadline exceeded' },
   INTERNAL: { kind: 'internal', message: 'internal error' },
 } as const satisfies Record<string, { kind: ErrorKind; message: string }>;
 

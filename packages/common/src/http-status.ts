@@ -2,19 +2,24 @@ import type { ErrorKind } from './errors.js';
 
 /**
  * Error kind → HTTP status, shared by both E2B HTTP wires (the control plane's REST API and
- * envd's REST endpoints): the SDK maps the same statuses to the same error classes on both
- * (e2b-protocol §2.0 and §3.2).
+ * envd's REST endpoints): E2B's SDKs read the same statuses as the same error classes on both
+ * (404 → not found, 429 → rate limit, 507 → not enough space, 502 → sandbox gone or timed out).
  */
 const statusByKind: Record<ErrorKind, number> = {
   invalid: 400,
   unauthenticated: 401,
   forbidden: 403,
   'not-found': 404,
+  'method-not-allowed': 405,
+  'not-acceptable': 406,
   conflict: 409,
+  'range-not-satisfiable': 416,
   exhausted: 429,
   'insufficient-storage': 507,
   unimplemented: 501,
   unavailable: 503,
+  'bad-gateway': 502,
+  'deadline-exceeded': 504,
   internal: 500,
 };
 

@@ -1,16 +1,16 @@
 /**
- * envd's HTTP server: `/health` and `/files` as plain routes, everything else through the Connect
- * adapter (`/process.Process/*`, `/filesystem.Filesystem/*`), and `CONNECT 127.0.0.1:<port>`
- * for the proxy to reach loopback-only user ports. HTTP/1.1 only: the SDK never attempts h2c
- * (e2b-protocol §1.4).
+ * envd's HTTP server: `/health`, `/init`, `/envs` and `/files` as plain routes, everything else
+ * through the Connect adapter (`/process.Process/*`, `/filesystem.Filesystem/*`), and
+ * `CONNECT 127.0.0.1:<port>` for the proxy to reach loopback-only user ports. HTTP/1.1 only:
+ * E2B's SDKs never attempt h2c. Every error status comes from the catalog (http/errors.ts).
  */
 import http from 'node:http';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import type { Logger } from '@sandboxd/common';
+import { type Logger, SandboxdError } from '@sandboxd/common';
 import { ACCESS_TOKEN_HEADER, Filesystem, Process } from '@sandboxd/protocol';
 import { checkAccessToken } from './auth/access-token.js';
 import type { EnvdConfig } from './config.js';
-import { sendJson } from './http/errors.js';
+import { sendError, sendJson } from './http/errors.js';
 import { handleFiles } from './http/files-route.js';
 import { handleInit } from './http/init-route.js';
 import { handlePortTunnel } from './ports/port-tunnel.js';
@@ -34,30 +34,32 @@ export function createEnvd(config: EnvdConfig, log: Logger): Envd {
       router.service(Filesystem, filesystemService(config, metadata));
     },
     interceptors: [envdInterceptor(() => config.accessToken, log)],
+    // An unknown path: the catalog's 404 in E2B's body shape (the server below is HTTP/1.1 only).
+    fallback: (req, res) =>
+      sendError(
+        res as http.ServerResponse,
+        new SandboxdError('ROUTE_NOT_FOUND', `no route for ${req.method} ${req.url}`),
+        log,
+      ),
   });
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://envd');
     if (url.pathname === '/health') {
-      // No token needed: the proxy and `sandbox.isRunning()` probe it (§3.2.1).
+      // No token needed: the proxy and `sandbox.isRunning()` probe it.
       res.writeHead(204).end();
       return;
     }
     if (url.pathname === '/init') {
-      void handleInit(req, res, config);
+      void handleInit(req, res, config, log);
       return;
     }
     if (config.initToken !== undefined) {
-      // A warm-pool sandbox nobody owns yet: nothing but /health and /init (§ envd-config.ts).
-      sendJson(res, 503, { code: 503, message: 'sandbox is not initialised yet' });
+      // A warm-pool sandbox nobody owns yet: nothing but /health and /init.
+      sendError(res, new SandboxdError('SANDBOX_NOT_INITIALISED'), log);
       return;
     }
     if (url.pathname === '/envs') {
-      // envd.yaml's GET /envs: the sandbox-wide env vars from create (orchestrator-internal).
-      const token = checkAccessToken(req.headers[ACCESS_TOKEN_HEADER], config.accessToken);
-      if (token === 'missing' || token === 'invalid')
-        sendJson(res, 401, { code: 401, message: 'invalid access token' });
-      else if (req.method !== 'GET') sendJson(res, 405, { code: 405, message: `method ${req.method} not allowed` });
-      else sendJson(res, 200, config.envVars);
+      handleEnvs(req, res, config, log);
       return;
     }
     if (url.pathname === '/files') {
@@ -74,4 +76,16 @@ export function createEnvd(config: EnvdConfig, log: Logger): Envd {
   // would cut an upload off midway.
   server.requestTimeout = 0;
   return { server, processes };
+}
+
+/** envd.yaml's GET /envs: the sandbox-wide env vars from create (orchestrator-internal). */
+function handleEnvs(req: http.IncomingMessage, res: http.ServerResponse, config: EnvdConfig, log: Logger): void {
+  const token = checkAccessToken(req.headers[ACCESS_TOKEN_HEADER], config.accessToken);
+  if (token === 'missing' || token === 'invalid') {
+    sendError(res, new SandboxdError('UNAUTHENTICATED', 'invalid access token'), log);
+  } else if (req.method !== 'GET') {
+    sendError(res, new SandboxdError('METHOD_NOT_ALLOWED', `method ${req.method} not allowed`), log, { allow: 'GET' });
+  } else {
+    sendJson(res, 200, config.envVars);
+  }
 }

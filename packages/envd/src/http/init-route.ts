@@ -6,29 +6,36 @@
  * gone from memory.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Logger, SandboxdError } from '@sandboxd/common';
 import { type EnvdInitRequest, INIT_TOKEN_HEADER } from '@sandboxd/protocol';
 import { secretsEqual } from '../auth/access-token.js';
 import type { EnvdConfig } from '../config.js';
-import { sendJson } from './errors.js';
+import { sendError } from './errors.js';
 
 const maxBodyBytes = 1024 * 1024;
 
-export async function handleInit(req: IncomingMessage, res: ServerResponse, config: EnvdConfig): Promise<void> {
+export async function handleInit(
+  req: IncomingMessage,
+  res: ServerResponse,
+  config: EnvdConfig,
+  log: Logger,
+): Promise<void> {
   const expected = config.initToken;
   if (req.method !== 'POST' || expected === undefined) {
-    sendJson(res, 404, { code: 404, message: 'not found' });
+    sendError(res, new SandboxdError('ROUTE_NOT_FOUND', 'not found'), log);
     return;
   }
   const given = req.headers[INIT_TOKEN_HEADER];
   if (typeof given !== 'string' || !secretsEqual(given, expected)) {
-    sendJson(res, 401, { code: 401, message: 'invalid init token' });
+    sendError(res, new SandboxdError('UNAUTHENTICATED', 'invalid init token'), log);
     return;
   }
   let body: EnvdInitRequest;
   try {
     body = parseInit(await readBody(req));
   } catch (err) {
-    sendJson(res, 400, { code: 400, message: err instanceof Error ? err.message : 'invalid init request' });
+    const message = err instanceof Error ? err.message : 'invalid init request';
+    sendError(res, new SandboxdError('INVALID_REQUEST', message, { cause: err }), log);
     return;
   }
   // A second /init racing this one must not win: clear the token before anything else.

@@ -5,9 +5,11 @@
  * and splices the two sockets. Only loopback targets are accepted, so the tunnel reaches nothing
  * a process inside the sandbox could not reach itself. IPv6-only listeners (::1) are tried next.
  */
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { SandboxdError } from '@sandboxd/common';
+import { errorResponse } from '../http/errors.js';
 
 const loopbackTarget = /^(?:127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})$/;
 
@@ -15,17 +17,17 @@ export function handlePortTunnel(req: IncomingMessage, client: Duplex, head: Buf
   const match = loopbackTarget.exec(req.url ?? '');
   const port = Number(match?.[1]);
   if (locked) {
-    refuse(client, '503 Service Unavailable');
+    refuse(client, new SandboxdError('SANDBOX_NOT_INITIALISED'));
     return;
   }
   if (!match || !(port >= 1 && port <= 65535)) {
-    refuse(client, '400 Bad Request');
+    refuse(client, new SandboxdError('INVALID_REQUEST', 'only 127.0.0.1:<port> (or [::1]) can be tunnelled'));
     return;
   }
   client.on('error', () => client.destroy());
   dial(port, ['127.0.0.1', '::1'], (upstream) => {
     if (!upstream) {
-      refuse(client, '502 Bad Gateway');
+      refuse(client, new SandboxdError('PORT_UNREACHABLE', `nothing listens on port ${port} in the sandbox`));
       return;
     }
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -56,6 +58,12 @@ function dial(port: number, hosts: string[], done: (socket: net.Socket | undefin
   });
 }
 
-function refuse(client: Duplex, status: string): void {
-  client.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+/** A CONNECT is answered on the raw socket: the status line and JSON body of the catalog error. */
+function refuse(client: Duplex, err: SandboxdError): void {
+  const { status, body } = errorResponse(err);
+  const text = JSON.stringify(body);
+  client.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
 }

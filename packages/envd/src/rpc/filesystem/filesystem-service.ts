@@ -14,6 +14,7 @@ import type { FileMetadataStore } from '../../system/file-metadata.js';
 import { makeDirsOwnedBy } from '../../system/make-parents.js';
 import { resolveUserPath } from '../../system/paths.js';
 import { loadIdNames, type SandboxUser } from '../../system/users.js';
+import { throwIfDeadlinePassed } from '../deadline.js';
 import { EventQueue, KEEPALIVE, keepaliveIntervalMs } from '../event-queue.js';
 import { userFromAuthorization } from '../request-user.js';
 import { DirWatcher, type WatchEvent } from './dir-watcher.js';
@@ -129,6 +130,7 @@ export function filesystemService(
             event: { case: 'filesystem', value: { name: item.name, type: item.type, ...(entry ? { entry } : {}) } },
           };
         }
+        throwIfDeadlinePassed(ctx.signal);
       } finally {
         watcher.close();
       }

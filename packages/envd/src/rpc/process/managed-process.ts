@@ -51,6 +51,7 @@ export class ManagedProcess {
   private paused = false;
   private exitValue: ExitInfo | undefined;
   private deadline: NodeJS.Timeout | undefined;
+  private deadlineKill = false;
 
   /** Synchronous on purpose: callers subscribe in the same tick, before any output can arrive. */
   static spawn(spec: ProcessSpec): ManagedProcess {
@@ -184,8 +185,17 @@ export class ManagedProcess {
   /** The request's deadline (Connect-Timeout-Ms) is the process's lifetime, as in E2B's envd. */
   killAfter(ms: number): void {
     clearTimeout(this.deadline);
-    this.deadline = setTimeout(() => this.signal('SIGKILL'), ms);
+    this.deadline = setTimeout(() => {
+      if (this.exitValue) return;
+      this.deadlineKill = true;
+      this.signal('SIGKILL');
+    }, ms);
     this.deadline.unref();
+  }
+
+  /** Whether the process ended because its deadline killed it. */
+  get killedAtDeadline(): boolean {
+    return this.deadlineKill;
   }
 
   private emitChunk(chunk: OutputChunk): void {

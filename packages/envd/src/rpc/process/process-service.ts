@@ -1,6 +1,6 @@
 /**
- * `process.Process` (§3.4): parse → look up user/process → act. Errors are SandboxdErrors that
- * the RPC interceptor maps to Connect codes.
+ * `process.Process`: parse → look up user/process → act. Errors are SandboxdErrors that the RPC
+ * interceptor maps to Connect codes.
  */
 import type { ServiceImpl } from '@connectrpc/connect';
 import { SandboxdError } from '@sandboxd/common';
@@ -30,7 +30,7 @@ export function processService(config: EnvdConfig, table: ProcessTable): Partial
           args: req.process?.args ?? [],
           envs: req.process?.envs ?? {},
           ...(req.process?.cwd !== undefined ? { cwd: req.process.cwd } : {}),
-          // Unset means an open stdin pipe: older SDKs relied on it (§3.4 StartRequest).
+          // Unset means an open stdin pipe: older SDKs relied on it (E2B's envd does the same).
           stdin: req.stdin ?? true,
           ...(req.tag !== undefined ? { tag: req.tag } : {}),
           ...(ptySize ? { pty: { helper: config.envdHelper, size: ptySize } } : {}),
@@ -43,23 +43,21 @@ export function processService(config: EnvdConfig, table: ProcessTable): Partial
       table.add(proc);
       const timeoutMs = ctx.timeoutMs();
       if (timeoutMs !== undefined && timeoutMs > 0) proc.killAfter(timeoutMs);
-      yield* processEvents(
-        proc,
-        subscription,
-        ctx.signal,
-        keepaliveIntervalMs(ctx.requestHeader.get('keepalive-ping-interval')),
-      );
+      yield* processEvents(proc, subscription, {
+        signal: ctx.signal,
+        keepaliveMs: keepaliveIntervalMs(ctx.requestHeader.get('keepalive-ping-interval')),
+        ownsProcessDeadline: true,
+      });
     },
 
     async *connect(req, ctx) {
       const proc = table.findAny(req.process?.selector);
       const subscription = subscribeOutput(proc);
-      yield* processEvents(
-        proc,
-        subscription,
-        ctx.signal,
-        keepaliveIntervalMs(ctx.requestHeader.get('keepalive-ping-interval')),
-      );
+      yield* processEvents(proc, subscription, {
+        signal: ctx.signal,
+        keepaliveMs: keepaliveIntervalMs(ctx.requestHeader.get('keepalive-ping-interval')),
+        ownsProcessDeadline: false,
+      });
     },
 
     list() {
@@ -113,7 +111,7 @@ export function processService(config: EnvdConfig, table: ProcessTable): Partial
 
 type InputCase = { case: 'stdin' | 'pty'; value: Uint8Array } | { case: undefined; value?: undefined } | undefined;
 
-/** stdin to a pty process, or pty input to a pipe process, is an error (§3.4). */
+/** stdin to a pty process, or pty input to a pipe process, is an error. */
 function writeInput(proc: ManagedProcess, input: InputCase): Promise<void> {
   if (input?.case === 'pty') return proc.writePty(input.value);
   if (input?.case === 'stdin') return proc.writeStdin(input.value);

@@ -7,30 +7,8 @@ import { test } from 'node:test';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { Process } from '@sandboxd/protocol';
+import { envelope, parseEnvelopes } from '../../testing/connect-wire.js';
 import { startEnvd } from '../../testing/envd-harness.js';
-
-interface Envelope {
-  flags: number;
-  json: Record<string, unknown>;
-}
-
-function envelope(message: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(message));
-  const header = Buffer.alloc(5);
-  header.writeUInt32BE(body.length, 1);
-  return Buffer.concat([header, body]);
-}
-
-function parseEnvelopes(data: Buffer): Envelope[] {
-  const out: Envelope[] = [];
-  for (let at = 0; at < data.length; ) {
-    const flags = data.readUInt8(at);
-    const length = data.readUInt32BE(at + 1);
-    out.push({ flags, json: JSON.parse(data.subarray(at + 5, at + 5 + length).toString('utf8')) });
-    at += 5 + length;
-  }
-  return out;
-}
 
 test('a Start stream: start, keepalive while idle, data, one end, then the end-of-stream envelope', async (t) => {
   const envd = await startEnvd(t);
