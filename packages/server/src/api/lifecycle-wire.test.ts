@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { openApiFixture } from '../testing/api-fixture.js';
+import { testTeam } from '../testing/service-fixture.js';
+
+function setup(t: { after: (fn: () => Promise<void>) => void }) {
+  const api = openApiFixture();
+  t.after(() => api.close());
+  const call = (method: string, path: string, body?: unknown) =>
+    api.request(path, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+  return { api, call };
+}
+
+/** Asserts the status (and for errors the E2B body); answers the parsed body. */
+async function expectStatus(res: Response, status: number, message?: RegExp): Promise<unknown> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  if (status >= 400) {
+    const body = JSON.parse(text) as { code: number; message: string };
+    assert.equal(body.code, status, 'E2B-shaped body');
+    if (message) assert.match(body.message, message);
+  }
+  return text ? JSON.parse(text) : undefined;
+}
+
+test('moves the state machine refuses answer 409 with the E2B body, never 500', async (t) => {
+  const { call } = setup(t);
+  const created = (await (await call('POST', '/v2/sandboxes', { templateID: 'base' })).json()) as { sandboxID: string };
+  const id = created.sandboxID;
+  await expectStatus(await call('POST', `/sandboxes/${id}/resume`, {}), 409, /is running/);
+  await expectStatus(await call('POST', `/sandboxes/${id}/pause`, {}), 204);
+  await expectStatus(await call('POST', `/sandboxes/${id}/pause`, {}), 409, /is paused/);
+  await expectStatus(await call('POST', `/sandboxes/${id}/timeout`, { timeout: 30 }), 409, /is paused/);
+  await expectStatus(await call('DELETE', `/sandboxes/${id}`), 204);
+  await expectStatus(await call('POST', `/sandboxes/${id}/pause`, {}), 404);
+});
+
+test('a timeout of 0 is accepted on create, set-timeout and connect; a negative one is 400', async (t) => {
+  const { api, call } = setup(t);
+  const created = await expectStatus(await call('POST', '/v2/sandboxes', { templateID: 'base', timeout: 0 }), 201);
+  const born = (created as { sandboxID: string }).sandboxID;
+  const other = ((await (await call('POST', '/v2/sandboxes', { templateID: 'base' })).json()) as { sandboxID: string })
+    .sandboxID;
+  await expectStatus(await call('POST', `/sandboxes/${other}/connect`, { timeout: 0 }), 200);
+  await expectStatus(await call('POST', `/sandboxes/${other}/timeout`, { timeout: 0 }), 204);
+  await expectStatus(await call('POST', `/sandboxes/${other}/timeout`, { timeout: -1 }), 400, /timeout/);
+  for (let i = 0; i < 100 && [born, other].some((id) => api.store.getSandbox(id)?.state !== 'killed'); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  for (const id of [born, other]) {
+    assert.equal(api.store.getSandbox(id)?.state, 'killed', `${id} expired at once`);
+    const last = api.service.events.list(testTeam, { sandboxId: id, limit: 1 })[0];
+    assert.equal(last?.cause, 'timeout');
+  }
+});
