@@ -4,17 +4,25 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { errorCatalog, SandboxdError } from './errors.js';
+import { httpStatusForKind } from './http-status.js';
 
 const docs = fs.readFileSync(
   path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/errors.md'),
   'utf8',
 );
 
-test('docs/errors.md lists every catalog code with its kind, and nothing else', () => {
-  const documented = new Map<string, string>();
-  for (const m of docs.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*([a-z-]+)\s*\|/gm)) documented.set(m[1] ?? '', m[2] ?? '');
+test('docs/errors.md lists every catalog code with its kind and HTTP status, and nothing else', () => {
+  const documented = new Map<string, { kind: string; status: number }>();
+  for (const m of docs.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*([a-z-]+)\s*\|\s*(\d{3})\s*\|/gm)) {
+    documented.set(m[1] ?? '', { kind: m[2] ?? '', status: Number(m[3]) });
+  }
   for (const [code, entry] of Object.entries(errorCatalog)) {
-    assert.equal(documented.get(code), entry.kind, `${code} is documented with kind ${entry.kind}`);
+    const status = httpStatusForKind(entry.kind);
+    assert.deepEqual(
+      documented.get(code),
+      { kind: entry.kind, status },
+      `${code} is documented as ${entry.kind}, ${status}`,
+    );
   }
   assert.deepEqual([...documented.keys()].sort(), Object.keys(errorCatalog).sort());
 });

@@ -37,6 +37,10 @@ export const errorCatalog = {
   NOT_IMPLEMENTED: { kind: 'unimplemented', message: 'not implemented yet' },
   BODY_TOO_LARGE: { kind: 'invalid', message: 'request body too large' },
   RUNTIME_FAILED: { kind: 'internal', message: 'sandbox runtime failed' },
+  // The sandbox proxy: E2B's proxy answers 502 with the sandbox's id in the body.
+  PROXY_SANDBOX_NOT_FOUND: { kind: 'bad-gateway', message: 'The sandbox was not found' },
+  PROXY_PORT_CLOSED: { kind: 'bad-gateway', message: 'The sandbox is running but the port is not open' },
+  PROXY_PORT_UNREACHABLE: { kind: 'bad-gateway', message: 'The sandbox is running but the port is not reachable' },
   // envd (in-sandbox agent): files, processes and users inside one sandbox.
   FILE_NOT_FOUND: { kind: 'not-found', message: 'path does not exist' },
   PATH_EXISTS: { kind: 'conflict', message: 'path already exists' },

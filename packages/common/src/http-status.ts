@@ -1,9 +1,9 @@
 import type { ErrorKind } from './errors.js';
 
 /**
- * Error kind → HTTP status, shared by both E2B HTTP wires (the control plane's REST API and
- * envd's REST endpoints): E2B's SDKs read the same statuses as the same error classes on both
- * (404 → not found, 429 → rate limit, 507 → not enough space, 502 → sandbox gone or timed out).
+ * Error kind → HTTP status, shared by every HTTP wire (the control plane's REST API, the sandbox
+ * proxy and envd's REST endpoints): E2B's SDKs read the same statuses as the same error classes on
+ * each (404 → not found, 429 → rate limit, 507 → not enough space, 502 → sandbox gone or timed out).
  */
 const statusByKind: Record<ErrorKind, number> = {
   invalid: 400,

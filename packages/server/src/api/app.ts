@@ -78,7 +78,13 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   mountMetadataRoutes(app, deps.service, schemas, wire);
   mountEventRoutes(app, deps.service);
 
-  app.notFound((c) => c.json({ code: 404, message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.notFound((c) => {
+    const { status, body, headers } = toApiError(
+      new SandboxdError('ROUTE_NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`),
+      log,
+    );
+    return c.json(body, status as 404, headers);
+  });
   app.onError((err, c) => {
     const { status, body, headers } = toApiError(err, log);
     return c.json(body, status as 400, headers);

@@ -1,4 +1,5 @@
 import { httpStatusForKind, type Logger, SandboxdError } from '@sandboxd/common';
+import { HTTPException } from 'hono/http-exception';
 
 export interface ApiErrorBody {
   code: number;
@@ -8,20 +9,31 @@ export interface ApiErrorBody {
 /**
  * Any thrown value → control-plane status and E2B's body `{code, message}`, with `code` equal to
  * the status: the SDK reads `code` (not the status) to turn 404 into `false`/SandboxNotFoundError
- * and 409 into `false` for pause (e2b-protocol §2.0). Statuses come from the shared kind table.
+ * and 409 into `false` for pause. Statuses come from the catalog's kind table only: an error that
+ * is not a catalog error becomes the cause of one (a framework's 4xx: INVALID_REQUEST; anything
+ * else: INTERNAL, logged, its text never sent).
  */
 export function toApiError(
   err: unknown,
   logger: Logger,
 ): { status: number; body: ApiErrorBody; headers: Record<string, string> } {
-  if (SandboxdError.is(err)) {
-    const status = httpStatusForKind(err.kind);
-    if (status >= 500) logger.error('request failed', { err, code: err.code });
-    // Whole seconds: the 2.51 SDK retries a 429 only when Retry-After is an integer.
-    const headers: Record<string, string> =
-      err.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(Math.ceil(err.retryAfterSeconds)) };
-    return { status, body: { code: status, message: err.message }, headers };
+  const known = asCatalogError(err);
+  const status = httpStatusForKind(known.kind);
+  // Only failures of ours are logged as errors; refusals (503 while shutting down, …) are answers.
+  if (known.kind === 'internal') {
+    if (SandboxdError.is(err)) logger.error('request failed', { err, code: err.code });
+    else logger.error('unexpected error', { err });
   }
-  logger.error('unexpected error', { err });
-  return { status: 500, body: { code: 500, message: 'internal error' }, headers: {} };
+  // Whole seconds: the 2.51 SDK retries a 429 only when Retry-After is an integer.
+  const headers: Record<string, string> =
+    known.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(Math.ceil(known.retryAfterSeconds)) };
+  return { status, body: { code: status, message: known.message }, headers };
+}
+
+function asCatalogError(err: unknown): SandboxdError {
+  if (SandboxdError.is(err)) return err;
+  if (err instanceof HTTPException && err.status < 500) {
+    return new SandboxdError('INVALID_REQUEST', err.message || 'invalid request', { cause: err });
+  }
+  return new SandboxdError('INTERNAL', undefined, { cause: err });
 }

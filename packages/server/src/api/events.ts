@@ -54,17 +54,17 @@ export function mountEventRoutes(app: Hono<ApiEnv>, service: SandboxService): vo
     const sandboxId = parseSandboxFilter(c.req.query('sandboxID') ?? c.req.query('sandboxId'));
     const since = parseSeq(c.req.header('last-event-id') ?? c.req.query('since'), 'Last-Event-ID / since');
 
+    // Subscribe before replaying, so nothing recorded in between falls through the gap; whatever
+    // arrives twice is dropped by seq. Before the stream starts, so a closed log answers 503.
+    const inbox = new EventInbox<StoredEvent>(inboxCapacity);
+    const unsubscribe = service.events.subscribe(
+      team,
+      (e) => {
+        if (sandboxId === undefined || e.sandboxId === sandboxId) inbox.push(e);
+      },
+      () => inbox.close(),
+    );
     return streamSSE(c, async (stream) => {
-      // Subscribe before replaying, so nothing recorded in between falls through the gap;
-      // whatever arrives twice is dropped by seq.
-      const inbox = new EventInbox<StoredEvent>(inboxCapacity);
-      const unsubscribe = service.events.subscribe(
-        team,
-        (e) => {
-          if (sandboxId === undefined || e.sandboxId === sandboxId) inbox.push(e);
-        },
-        () => inbox.close(),
-      );
       stream.onAbort(() => inbox.close());
       const send = (e: StoredEvent) =>
         stream.writeSSE({ id: String(e.seq), event: e.type, data: JSON.stringify(toEventWire(e)) });

@@ -1,3 +1,4 @@
+import { SandboxdError } from '@sandboxd/common';
 import type { StoredEvent } from '../store/store.js';
 
 type Listener = (event: StoredEvent) => void;
@@ -5,7 +6,8 @@ type Listener = (event: StoredEvent) => void;
 /**
  * In-process fan-out of lifecycle events, after the store has recorded them (so every published
  * event already has its seq). Listeners are per team: a subscriber never sees another team's
- * sandboxes. `close()` tells every subscriber the server is going away.
+ * sandboxes. `close()` tells every subscriber the server is going away (once: it is idempotent);
+ * a subscribe after it is refused with SHUTTING_DOWN.
  */
 export class EventHub {
   readonly #listeners = new Map<string, Set<Listener>>();
@@ -17,6 +19,7 @@ export class EventHub {
   }
 
   subscribe(teamId: string, listener: Listener, onClose?: () => void): () => void {
+    if (this.#closed) throw new SandboxdError('SHUTTING_DOWN', 'the event stream is closed');
     let set = this.#listeners.get(teamId);
     if (!set) {
       set = new Set();
@@ -42,6 +45,7 @@ export class EventHub {
   }
 
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
     for (const onClose of [...this.#closeListeners]) onClose();
     this.#closeListeners.clear();

@@ -34,13 +34,9 @@ export class EventLog {
 
   /**
    * Live events of one team, each delivered once recorded. `onClose` runs when the log closes
-   * (server shutdown). Returns the unsubscribe.
+   * (server shutdown). Returns the unsubscribe. Throws SHUTTING_DOWN once closed.
    */
   subscribe(team: Team, listener: (event: StoredEvent) => void, onClose: () => void): () => void {
-    if (this.#hub.closed) {
-      queueMicrotask(onClose);
-      return () => {};
-    }
     return this.#hub.subscribe(team.id, listener, onClose);
   }
 

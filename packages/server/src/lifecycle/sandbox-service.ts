@@ -68,6 +68,7 @@ export class SandboxService {
   readonly #expiry: Expiry;
   /** Pauses under way: a second pause call joins the first instead of answering 409. */
   readonly #pausing = new Map<string, Promise<void>>();
+  #closing: Promise<void> | undefined;
 
   constructor(private readonly o: SandboxServiceOptions) {
     this.events = new EventLog(o.store);
@@ -106,6 +107,8 @@ export class SandboxService {
   }
 
   async create(team: Team, cmd: CreateSandboxCommand): Promise<SandboxRecord> {
+    // The other operations are refused by the closed queue; a create would insert its row first.
+    if (this.#closing) throw new SandboxdError('SHUTTING_DOWN');
     if (!(await this.o.templateExists(cmd.templateId))) {
       throw new SandboxdError('TEMPLATE_NOT_FOUND', `template '${cmd.templateId}' not found`);
     }
@@ -308,12 +311,18 @@ export class SandboxService {
     this.events.close();
   }
 
-  /** Stop the scheduler and let in-flight operations finish; sandboxes keep running. */
-  async close(): Promise<void> {
-    this.closeEventStreams();
-    this.#scheduler.stop();
-    await this.#queue.drain();
-    await this.o.pool?.close();
+  /**
+   * Stop the scheduler and let in-flight operations finish; sandboxes keep running. Idempotent;
+   * operations asked for afterwards fail with SHUTTING_DOWN.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.closeEventStreams();
+      this.#scheduler.stop();
+      await this.#queue.close();
+      await this.o.pool?.close();
+    })();
+    return this.#closing;
   }
 
   /** The sandbox as stored, for this team, in one of `states` (409 otherwise). */

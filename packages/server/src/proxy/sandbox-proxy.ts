@@ -1,11 +1,12 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '@sandboxd/common';
+import { type Logger, SandboxdError } from '@sandboxd/common';
 import type { SandboxRoute } from '../lifecycle/sandbox-service.js';
 import type { Metrics } from '../metrics/registry.js';
 import { type ProxyTarget, sandboxIdHint } from './match.js';
 import { dialSandboxPort, PortClosedError, TunnelAgent } from './port-tunnel.js';
+import { endWithProxyError, sendProxyError } from './proxy-errors.js';
 import { type SignedCandidate, signedFilesTarget } from './signed-files.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy. */
@@ -41,27 +42,30 @@ export interface SandboxProxyOptions {
  * Streams requests to a sandbox's envd or user port without buffering (Connect streams stay open
  * for hours). Each sandbox gets its own keep-alive agent, and every open exchange is tracked so
  * that when the sandbox stops, its streams are destroyed at the transport level: the SDK then sees
- * `terminated`, probes /health, gets 502 and reports the sandbox as gone (e2b-protocol §3.4).
+ * `terminated`, probes /health, gets 502 and reports the sandbox as gone.
+ *
+ * `close()` destroys every open exchange and pool; requests after it answer SHUTTING_DOWN (503).
  */
 export class SandboxProxy {
   readonly #agents = new Map<string, http.Agent>();
   readonly #tunnelAgents = new Map<string, TunnelAgent>();
   readonly #open = new Map<string, Set<Duplex | http.ServerResponse>>();
+  #closed = false;
 
   constructor(private readonly o: SandboxProxyOptions) {}
 
   /**
-   * A signed `downloadUrl()`/`uploadUrl()` fetched as is carries no sandbox id when the SDK uses
-   * E2B_SANDBOX_URL (e2b-protocol §3.2.4): find the sandbox whose token the signature is made with.
+   * A signed `downloadUrl()`/`uploadUrl()` fetched as is carries no sandbox id when the SDK is
+   * pointed at one shared E2B_SANDBOX_URL: find the sandbox whose token the signature is made with.
    */
   matchSignedFiles(req: http.IncomingMessage): ProxyTarget | undefined {
     return signedFilesTarget(req.method, req.url, this.o.signedCandidates);
   }
 
   handle(req: http.IncomingMessage, res: http.ServerResponse, target: ProxyTarget | 'invalid'): void {
-    const route = target === 'invalid' ? undefined : this.o.route(target.sandboxId);
-    if (target === 'invalid' || !route) {
-      this.#notFound(res, sandboxIdHint(req.headers));
+    const route = this.#routeFor(target);
+    if (route instanceof SandboxdError || target === 'invalid') {
+      sendProxyError(res, route, sandboxIdHint(req.headers));
       return;
     }
     const upstream = http.request({
@@ -98,15 +102,7 @@ export class SandboxProxy {
         return;
       }
       this.o.logger.debug('proxy upstream error', { sandboxId: route.sandboxId, port: target.port, err });
-      this.#send(res, 502, {
-        message:
-          err instanceof PortClosedError
-            ? `The sandbox is running but port ${target.port} is not open`
-            : `The sandbox is running but port ${target.port} is not reachable`,
-        sandboxId: route.sandboxId,
-        port: target.port,
-        code: 502,
-      });
+      sendProxyError(res, unreachable(err, target.port), route.sandboxId, target.port);
     });
     req.pipe(upstream);
     req.on('error', () => upstream.destroy());
@@ -114,16 +110,9 @@ export class SandboxProxy {
 
   /** WebSocket and other upgrades to a sandbox port: a raw byte tunnel after the request head. */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: ProxyTarget | 'invalid'): void {
-    const route = target === 'invalid' ? undefined : this.o.route(target.sandboxId);
-    if (target === 'invalid' || !route) {
-      const body = JSON.stringify({
-        message: 'The sandbox was not found',
-        sandboxId: sandboxIdHint(req.headers),
-        code: 502,
-      });
-      socket.end(
-        `HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
+    const route = this.#routeFor(target);
+    if (route instanceof SandboxdError || target === 'invalid') {
+      endWithProxyError(socket, route, sandboxIdHint(req.headers));
       return;
     }
     const untrackA = this.#track(route.sandboxId, socket);
@@ -147,9 +136,9 @@ export class SandboxProxy {
       if (head.length > 0) upstream.write(head);
       socket.pipe(upstream).pipe(socket);
     };
-    const failed = () => {
+    const failed = (err: unknown) => {
       untrackA();
-      socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      endWithProxyError(socket, unreachable(err, target.port), route.sandboxId, target.port);
     };
     if (target.port === route.envdPort) {
       const upstream = net.connect(target.port, route.address);
@@ -157,7 +146,7 @@ export class SandboxProxy {
       upstream.once('error', failed);
     } else {
       dialSandboxPort(route.address, route.envdPort, target.port, (err, upstream) => {
-        if (err || !upstream) failed();
+        if (err || !upstream) failed(err);
         else connected(upstream);
       });
     }
@@ -173,10 +162,20 @@ export class SandboxProxy {
     this.#tunnelAgents.delete(sandboxId);
   }
 
+  /** Drops every open exchange and pool; later requests answer SHUTTING_DOWN. Idempotent. */
   close(): void {
-    for (const agent of [...this.#agents.values(), ...this.#tunnelAgents.values()]) agent.destroy();
-    this.#agents.clear();
-    this.#tunnelAgents.clear();
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const sandboxId of [...this.#open.keys(), ...this.#agents.keys(), ...this.#tunnelAgents.keys()]) {
+      this.dropSandbox(sandboxId);
+    }
+  }
+
+  /** Where to send this request, or why it cannot be sent anywhere. */
+  #routeFor(target: ProxyTarget | 'invalid'): SandboxRoute | SandboxdError {
+    if (this.#closed) return new SandboxdError('SHUTTING_DOWN');
+    const route = target === 'invalid' ? undefined : this.o.route(target.sandboxId);
+    return route ?? new SandboxdError('PROXY_SANDBOX_NOT_FOUND');
   }
 
   #tunnelAgent(route: SandboxRoute): TunnelAgent {
@@ -210,15 +209,13 @@ export class SandboxProxy {
       if (current?.size === 0) this.#open.delete(sandboxId);
     };
   }
+}
 
-  #notFound(res: http.ServerResponse, sandboxId: string): void {
-    // E2B's proxy body; the SDK's host test checks `sandboxId` in it (e2b-protocol §4.5).
-    this.#send(res, 502, { message: 'The sandbox was not found', sandboxId, code: 502 });
-  }
-
-  #send(res: http.ServerResponse, status: number, body: unknown): void {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  }
+/** A route exists but its port did not answer: the catalog error, with the transport's as cause. */
+function unreachable(err: unknown, port: number): SandboxdError {
+  return err instanceof PortClosedError
+    ? new SandboxdError('PROXY_PORT_CLOSED', `The sandbox is running but port ${port} is not open`, { cause: err })
+    : new SandboxdError('PROXY_PORT_UNREACHABLE', `The sandbox is running but port ${port} is not reachable`, {
+        cause: err,
+      });
 }

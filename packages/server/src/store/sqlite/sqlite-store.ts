@@ -1,3 +1,4 @@
+import { SandboxdError } from '@sandboxd/common';
 import Database from 'better-sqlite3';
 import type {
   ApiKeyGrant,
@@ -16,10 +17,10 @@ import { migrations } from './schema.js';
 
 /** SQLite store (better-sqlite3: synchronous, so each call is atomic within this process). */
 export class SqliteStore implements Store {
-  readonly #db: Database.Database;
+  readonly #connection: Database.Database;
 
   constructor(path: string) {
-    this.#db = new Database(path);
+    this.#connection = new Database(path);
     // WAL: readers never block the writer; NORMAL sync is durable across process crashes.
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
@@ -39,8 +40,14 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Idempotent; every call afterwards fails with SHUTTING_DOWN. */
   close(): void {
-    this.#db.close();
+    if (this.#connection.open) this.#connection.close();
+  }
+
+  get #db(): Database.Database {
+    if (!this.#connection.open) throw new SandboxdError('SHUTTING_DOWN', 'the store is closed');
+    return this.#connection;
   }
 
   createTeam(team: Team): void {
