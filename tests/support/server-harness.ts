@@ -127,7 +127,13 @@ export async function startTestServer(
             else child.once('exit', () => resolve());
           });
         }
-        removeDataDir(dataDir);
+        try {
+          removeDataDir(dataDir);
+        } catch (err) {
+          // What the server said last is what explains a leak.
+          const exit = `exit ${child.exitCode ?? child.signalCode}`;
+          throw new Error(`${(err as Error).message}\nserver ${exit}, last log lines:\n${logs.slice(-30).join('\n')}`);
+        }
       })();
       return stopped;
     },

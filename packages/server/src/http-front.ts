@@ -61,13 +61,25 @@ export function createHttpFront(o: HttpFrontOptions): http.Server {
   return server;
 }
 
-/** Stops accepting connections; idle ones close now, busy ones get `graceMs` to finish. */
+/**
+ * Stops accepting connections; idle ones close now, busy ones get `graceMs` to finish. Resolves
+ * at the latest after `graceMs` even if Node never calls back: the close callback waits for a
+ * connection count that upgraded sockets can leave above zero after they are gone, and then
+ * nothing keeps the event loop alive, so the process would exit with the rest of the shutdown
+ * (the warm pool's sandboxes) undone. The timer is deliberately not unref'd.
+ */
 export function closeHttpServer(server: http.Server, graceMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      // Proxied streams are not ours to wait for: they belong to sandboxes that keep running.
+      server.closeAllConnections();
+      resolve();
+    }, graceMs);
     // Not listening (a failed listen) answers the callback with an error: nothing to wait for.
-    server.close(() => resolve());
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
     server.closeIdleConnections();
-    // Proxied streams are not ours to wait for: they belong to sandboxes that keep running.
-    setTimeout(() => server.closeAllConnections(), graceMs).unref();
   });
 }

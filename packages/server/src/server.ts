@@ -57,7 +57,11 @@ export async function startServer(
   try {
     const started = await start(config, logger, scope, options.signal);
     let closing: Promise<void> | undefined;
-    return { ...started, close: () => (closing ??= undo()) };
+    const close = async () => {
+      await undo();
+      logger.info('sandboxd stopped');
+    };
+    return { ...started, close: () => (closing ??= close()) };
   } catch (err) {
     await undo();
     throw err;
