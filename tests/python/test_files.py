@@ -1,6 +1,7 @@
 """Files through the official SDK: read and write, directory operations, symlinks, watchers, signed URLs."""
 
 import asyncio
+import io
 import os
 import time
 
@@ -50,6 +51,21 @@ class TestSync:
         assert sorted(i.name for i in infos) == ["a.txt", "b.bin"]
         assert sandbox.files.read(f"{HOME}/many/a.txt") == "A"
         assert bytes(sandbox.files.read(f"{HOME}/many/b.bin", format="bytes")) == b"\x00B"
+
+    def test_write_streams_file_objects_iterables_and_gzip(self, sandbox: Sandbox):
+        # File objects and iterables go up as application/octet-stream (streamed, not buffered).
+        sandbox.files.write(f"{HOME}/from-io.bin", io.BytesIO(BINARY))
+        assert bytes(sandbox.files.read(f"{HOME}/from-io.bin", format="bytes")) == BINARY
+        sandbox.files.write(f"{HOME}/from-iter.txt", iter([b"one ", b"two ", b"three"]))
+        assert sandbox.files.read(f"{HOME}/from-iter.txt") == "one two three"
+        sandbox.files.write(f"{HOME}/gz.txt", "gzip " * 1000, gzip=True)
+        assert sandbox.files.read(f"{HOME}/gz.txt", gzip=True) == "gzip " * 1000
+
+    def test_file_metadata(self, sandbox: Sandbox):
+        info = sandbox.files.write(f"{HOME}/tagged.txt", "t", metadata={"Owner": "py", "task": "42"})
+        # Keys are lowercased by the sandbox.
+        assert info.metadata == {"owner": "py", "task": "42"}
+        assert sandbox.files.get_info(f"{HOME}/tagged.txt").metadata == {"owner": "py", "task": "42"}
 
     def test_read_missing_file_is_not_found(self, sandbox: Sandbox):
         with pytest.raises(FileNotFoundException):
