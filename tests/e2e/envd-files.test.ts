@@ -74,9 +74,14 @@ describe('envd files, transfers and watching through sandboxd', () => {
       ['a.txt', 'file', '/home/user/info/a.txt', 3, 0o644, '-rw-r--r--', 'user', 'user'],
     );
     assert.ok(Math.abs((file.modifiedTime?.getTime() ?? 0) - Date.now()) < 60_000);
+    // A symlink reports its target's type, as E2B's envd does; a dangling one stays a symlink.
     const link = await sbx.files.getInfo('/home/user/info/link');
-    assert.equal(link.type, 'symlink');
+    assert.equal(link.type, 'file');
     assert.equal(link.symlinkTarget, '/home/user/info/a.txt');
+    await sbx.commands.run('ln -s /home/user/info ~/info-dir && ln -s nowhere ~/info/dangling');
+    assert.equal((await sbx.files.getInfo('info-dir')).type, 'dir');
+    const dangling = await sbx.files.getInfo('info/dangling');
+    assert.deepEqual([dangling.type, dangling.symlinkTarget], ['symlink', '/home/user/info/nowhere']);
     const moved = await sbx.files.rename('info/a.txt', 'info/b.txt');
     assert.equal(moved.path, '/home/user/info/b.txt');
     // Metadata: user.e2b.* xattrs on the sandbox's overlay, from the SDK and from inside.

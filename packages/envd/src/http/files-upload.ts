@@ -1,11 +1,13 @@
 /**
- * POST /files (§3.2.3): multipart/form-data (each part named `file`, its filename the destination,
- * which may contain `/`) or application/octet-stream (one file at the `path` query), optionally
+ * POST /files: multipart/form-data (each part named `file`, its filename the destination, which
+ * may contain `/`) or application/octet-stream (one file at the `path` query), optionally
  * gzip-compressed. Answers the written files in order, with exactly `name`, `path` and `type`.
+ * A `file` part without a filename (a plain form field, as some SDK paths send string data) is
+ * the content of the file at the `path` query.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { SandboxdError } from '@sandboxd/common';
 import busboy from 'busboy';
@@ -16,6 +18,9 @@ import type { SandboxUser } from '../system/users.js';
 import { writeFileAsUser } from '../system/write-file.js';
 import { sendJson } from './errors.js';
 import { parseFilesRequest } from './files-request.js';
+
+/** A plain form field is held in memory by the parser, so it is bounded; file parts stream. */
+const MAX_FIELD_BYTES = 64 * 1024 * 1024;
 
 interface WrittenFile {
   name: string;
@@ -114,17 +119,12 @@ function writeMultipart(req: IncomingMessage, body: Readable, target: UploadTarg
     };
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, preservePath: true });
+      parser = busboy({ headers: req.headers, preservePath: true, limits: { fieldSize: MAX_FIELD_BYTES } });
     } catch (err) {
       reject(new SandboxdError('INVALID_REQUEST', 'malformed multipart request', { cause: err }));
       return;
     }
-    parser.on('file', (field, stream, info) => {
-      if (field !== 'file' || failure !== undefined) {
-        stream.resume();
-        return;
-      }
-      const destination = target.rawPath ?? info.filename;
+    const enqueue = (stream: Readable, destination: string | undefined) => {
       queue = queue.then(async () => {
         if (failure !== undefined) return void stream.resume();
         try {
@@ -138,6 +138,22 @@ function writeMultipart(req: IncomingMessage, body: Readable, target: UploadTarg
           fail(err);
         }
       });
+    };
+    parser.on('file', (field, stream, info) => {
+      if (field !== 'file' || failure !== undefined) return void stream.resume();
+      enqueue(stream, target.rawPath ?? info.filename);
+    });
+    parser.on('field', (field, value, info) => {
+      if (field !== 'file' || failure !== undefined) return;
+      if (info.valueTruncated) {
+        fail(new SandboxdError('BODY_TOO_LARGE', `a form field is over ${MAX_FIELD_BYTES} bytes: send a file part`));
+        return;
+      }
+      if (!target.rawPath) {
+        fail(new SandboxdError('INVALID_REQUEST', 'a form field without a filename needs the path query parameter'));
+        return;
+      }
+      enqueue(Readable.from([Buffer.from(value, 'utf8')]), target.rawPath);
     });
     parser.on('error', (err) => {
       fail(new SandboxdError('INVALID_REQUEST', 'malformed multipart request', { cause: err }));
@@ -146,7 +162,8 @@ function writeMultipart(req: IncomingMessage, body: Readable, target: UploadTarg
     parser.on('close', () => {
       queue.then(() => {
         if (failure !== undefined) reject(failure);
-        else if (written.length === 0) reject(new SandboxdError('INVALID_REQUEST', 'no file parts in the request'));
+        else if (written.length === 0)
+          reject(new SandboxdError('INVALID_REQUEST', 'no file parts in the request (parts must be named file)'));
         else resolve(written);
       });
     });

@@ -156,3 +156,30 @@ test('bad paths are 400 with a clear message: a name too long, a symlink loop', 
   assert.ok(err instanceof InvalidArgumentError, String(err));
   assert.match(err.message, /symbolic links/);
 });
+
+test('a plain form field (no filename) is the content of the file at the path query, signed or not', async (t) => {
+  const { sandbox, envd } = await startSandbox(t, { accessToken: 'plain-field-token-0123456789' });
+  const file = path.join(envd.workdir, 'field.txt');
+  const form = new FormData();
+  form.append('file', 'string data, sent as a field');
+  const signed = await fetch(await sandbox.uploadUrl(file), { method: 'POST', body: form });
+  assert.equal(signed.status, 200, await signed.clone().text());
+  assert.deepEqual(await signed.json(), [{ name: 'field.txt', path: file, type: 'file' }]);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'string data, sent as a field');
+
+  const headers = { 'x-access-token': 'plain-field-token-0123456789' };
+  const unsigned = new FormData();
+  unsigned.append('file', 'ünïcode too');
+  const plain = await fetch(`${envd.url}/files?path=${encodeURIComponent(file)}`, {
+    method: 'POST',
+    body: unsigned,
+    headers,
+  });
+  assert.equal(plain.status, 200);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'ünïcode too');
+
+  // Without a path query there is no destination: a clear 400, not "no file parts".
+  const nowhere = await fetch(`${envd.url}/files`, { method: 'POST', body: unsigned, headers });
+  assert.equal(nowhere.status, 400);
+  assert.match(((await nowhere.json()) as { message: string }).message, /path query/);
+});

@@ -1,7 +1,13 @@
 /**
- * EntryInfo as the SDK reads it (e2b-protocol §3.5): absolute `path`, permission bits only in
- * `mode`, Go-style `permissions` ("-rw-r--r--", "drwxr-xr-x", "Lrwxrwxrwx"), owner/group names,
- * and the absolute resolved target of a symlink.
+ * EntryInfo as E2B's SDKs read it: absolute `path`, permission bits only in `mode`, Go-style
+ * `permissions` ("-rw-r--r--", "drwxr-xr-x", "Lrwxrwxrwx"), owner/group names.
+ *
+ * A symlink is described as E2B's envd does: `type` and `mode` are its target's (file or dir),
+ * `symlinkTarget` is the target's absolute path (fully resolved), and `permissions`, `size`,
+ * owner and mtime stay the link's own. A dangling link (or a loop) has no target to describe:
+ * it is reported as type SYMLINK with the absolute path it points to. (E2B's envd reports such a
+ * link with an unspecified type, which the JS SDK's `list()` silently drops; SYMLINK keeps it
+ * visible as what it is.)
  */
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -27,18 +33,20 @@ export async function entryInfo(filePath: string, ctx: EntryContext, stat?: Stat
     (await fs.lstat(filePath).catch((err) => {
       throw errnoToError(err, filePath);
     }));
+  const target = lstat.isSymbolicLink() ? await resolveSymlink(filePath) : undefined;
+  const described = target?.stat ?? lstat;
   const entry: EntryInfoInit = {
     name: path.basename(filePath),
-    type: fileType(lstat),
+    type: fileType(described),
     path: filePath,
     size: BigInt(lstat.size),
-    mode: lstat.mode & 0o777,
+    mode: described.mode & 0o777,
     permissions: goModeString(lstat),
     owner: ctx.names.user(lstat.uid),
     group: ctx.names.group(lstat.gid),
     modifiedTime: timestampFromMs(Math.floor(lstat.mtimeMs)),
   };
-  if (lstat.isSymbolicLink()) entry.symlinkTarget = await symlinkTarget(filePath);
+  if (target) entry.symlinkTarget = target.path;
   const metadata = await ctx.metadata.get(filePath);
   if (Object.keys(metadata).length > 0) entry.metadata = metadata;
   return entry;
@@ -50,13 +58,17 @@ function fileType(stat: Stats): FileType {
   return FileType.FILE;
 }
 
-/** A relative `ln -s a.txt b` must report `/home/user/a.txt`, even when the target is missing. */
-async function symlinkTarget(filePath: string): Promise<string> {
+/**
+ * A relative `ln -s a.txt b` reports `/home/user/a.txt`, also when the target is missing; `stat`
+ * is the target's, or undefined for a dangling link or a loop.
+ */
+async function resolveSymlink(filePath: string): Promise<{ path: string; stat: Stats | undefined }> {
   try {
-    return await fs.realpath(filePath);
+    const resolved = await fs.realpath(filePath);
+    return { path: resolved, stat: await fs.stat(resolved).catch(() => undefined) };
   } catch {
     const link = await fs.readlink(filePath).catch(() => '');
-    return path.resolve(path.dirname(filePath), link);
+    return { path: path.resolve(path.dirname(filePath), link), stat: undefined };
   }
 }
 

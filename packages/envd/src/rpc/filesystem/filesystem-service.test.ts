@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
-import { Filesystem, EventType as FsEventType } from '@sandboxd/protocol';
+import { Filesystem, FileType, EventType as FsEventType } from '@sandboxd/protocol';
 import { FileNotFoundError, FilesystemEventType, InvalidArgumentError } from 'e2b';
 import { startEnvd, startSandbox } from '../../testing/envd-harness.js';
 
@@ -28,6 +28,46 @@ test('getInfo: type, mode, Go-style permissions, owner, absolute symlink target'
   assert.equal(link.symlinkTarget, fs.realpathSync(file));
   assert.equal(await sandbox.files.exists(path.join(envd.workdir, 'nope')), false);
   await assert.rejects(sandbox.files.getInfo(path.join(envd.workdir, 'nope')), FileNotFoundError);
+});
+
+test('a symlink reports its target type and absolute target; a dangling one answers as symlink', async (t) => {
+  const { sandbox, envd } = await startSandbox(t);
+  const dir = fs.realpathSync(envd.workdir);
+  fs.writeFileSync(path.join(dir, 'a.txt'), 'abc', { mode: 0o600 });
+  fs.mkdirSync(path.join(dir, 'sub'));
+  fs.symlinkSync('a.txt', path.join(dir, 'to-file'));
+  fs.symlinkSync('sub', path.join(dir, 'to-dir'));
+  fs.symlinkSync('missing', path.join(dir, 'dangling'));
+  fs.symlinkSync('loop', path.join(dir, 'loop'));
+
+  const toFile = await sandbox.files.getInfo(path.join(dir, 'to-file'));
+  assert.deepEqual(
+    [toFile.type, toFile.symlinkTarget, toFile.mode, toFile.permissions],
+    ['file', path.join(dir, 'a.txt'), 0o600, 'Lrwxrwxrwx'],
+  );
+  const toDir = await sandbox.files.getInfo(path.join(dir, 'to-dir'));
+  assert.deepEqual([toDir.type, toDir.symlinkTarget], ['dir', path.join(dir, 'sub')]);
+  const dangling = await sandbox.files.getInfo(path.join(dir, 'dangling'));
+  assert.deepEqual([dangling.type, dangling.symlinkTarget], ['symlink', path.join(dir, 'missing')]);
+  const loop = await sandbox.files.getInfo(path.join(dir, 'loop'));
+  assert.deepEqual([loop.type, loop.symlinkTarget], ['symlink', path.join(dir, 'loop')]);
+  assert.equal(await sandbox.files.exists(path.join(dir, 'dangling')), true);
+
+  const listed = await sandbox.files.list(dir);
+  assert.deepEqual(
+    listed.map((e) => [e.name, e.type]),
+    [
+      ['a.txt', 'file'],
+      ['dangling', 'symlink'],
+      ['loop', 'symlink'],
+      ['sub', 'dir'],
+      ['to-dir', 'dir'],
+      ['to-file', 'file'],
+    ],
+  );
+  // The walk does not descend through a link to a directory (no cycles, no escapes).
+  const deep = await sandbox.files.list(dir, { depth: 3 });
+  assert.ok(!deep.some((e) => e.path.startsWith(path.join(dir, 'to-dir/'))));
 });
 
 test('list walks in lexical pre-order up to depth, with absolute paths', async (t) => {
@@ -142,4 +182,33 @@ test('the polling trio (CreateWatcher, GetWatcherEvents, RemoveWatcher) over Con
   assert.deepEqual((await client.getWatcherEvents({ watcherId })).events, []);
   await client.removeWatcher({ watcherId });
   await assert.rejects(client.getWatcherEvents({ watcherId }), /not found/);
+});
+
+test('a polling watcher created with includeEntry puts the entry in its events', async (t) => {
+  const envd = await startEnvd(t);
+  const client = createClient(Filesystem, createConnectTransport({ baseUrl: envd.url, httpVersion: '1.1' }));
+  const dir = path.join(envd.workdir, 'polled-entries');
+  fs.mkdirSync(dir);
+  // Removed by the envd's own teardown (t.after hooks run first-registered first).
+  const { watcherId } = await client.createWatcher({ path: dir, includeEntry: true });
+  fs.writeFileSync(path.join(dir, 'kept.txt'), 'hello');
+  fs.writeFileSync(path.join(dir, 'gone.txt'), 'x');
+  await sleep(200);
+  fs.rmSync(path.join(dir, 'gone.txt'));
+  let events: Awaited<ReturnType<typeof client.getWatcherEvents>>['events'] = [];
+  for (let i = 0; i < 50 && !events.some((e) => e.type === FsEventType.REMOVE); i++) {
+    events.push(...(await client.getWatcherEvents({ watcherId })).events);
+    await sleep(100);
+  }
+  const created = events.find((e) => e.type === FsEventType.CREATE && e.name === 'kept.txt');
+  assert.equal(created?.entry?.path, path.join(dir, 'kept.txt'));
+  assert.equal(created?.entry?.type, FileType.FILE);
+  // Taken when the event arrived: the create of a file removed since is still described.
+  assert.equal(events.find((e) => e.type === FsEventType.CREATE && e.name === 'gone.txt')?.entry?.name, 'gone.txt');
+
+  const { watcherId: plain } = await client.createWatcher({ path: dir });
+  fs.writeFileSync(path.join(dir, 'bare.txt'), '');
+  await sleep(200);
+  events = (await client.getWatcherEvents({ watcherId: plain })).events;
+  assert.ok(events.length > 0 && events.every((e) => e.entry === undefined));
 });

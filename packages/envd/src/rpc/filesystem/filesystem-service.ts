@@ -1,8 +1,7 @@
 /**
- * `filesystem.Filesystem` (§3.5). Every path is resolved for the requesting user (Basic auth)
+ * `filesystem.Filesystem`. Every path is resolved for the requesting user (Basic auth)
  * once, at the top of each handler; errors are SandboxdErrors mapped by the RPC interceptor.
  */
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
@@ -21,20 +20,14 @@ import { DirWatcher, type WatchEvent } from './dir-watcher.js';
 import { type EntryContext, entryInfo } from './entry-info.js';
 import { listDir } from './list-dir.js';
 import { isOnNetworkMount } from './network-mounts.js';
-
-const POLLED_EVENTS_KEPT = 10_000;
-
-interface PollingWatcher {
-  watcher: DirWatcher;
-  events: WatchEvent[];
-}
+import { PollingWatchers } from './polling-watchers.js';
 
 export function filesystemService(
   config: EnvdConfig,
   metadata: FileMetadataStore,
 ): Partial<ServiceImpl<typeof Filesystem>> {
-  const pollingWatchers = new Map<string, PollingWatcher>();
   const entryContext = async (): Promise<EntryContext> => ({ names: await loadIdNames(), metadata });
+  const pollingWatchers = new PollingWatchers(entryContext);
 
   const resolve = async (ctx: HandlerContext, raw: string): Promise<{ user: SandboxUser; target: string }> => {
     const user = await userFromAuthorization(ctx.requestHeader.get('authorization'), config.defaultUser);
@@ -137,26 +130,15 @@ export function filesystemService(
     },
 
     async createWatcher(req, ctx) {
-      const events: WatchEvent[] = [];
-      // Polled by the Python sync SDK; a client that stops polling must not grow envd's memory.
-      const watcher = await openWatcher(req, ctx, (event) => {
-        if (events.push(event) > POLLED_EVENTS_KEPT) events.shift();
-      });
-      const watcherId = randomUUID();
-      pollingWatchers.set(watcherId, { watcher, events });
-      return { watcherId };
+      return { watcherId: await pollingWatchers.create(req.includeEntry, (onEvent) => openWatcher(req, ctx, onEvent)) };
     },
 
-    getWatcherEvents(req) {
-      const polling = pollingWatchers.get(req.watcherId);
-      if (!polling) throw new SandboxdError('FILE_NOT_FOUND', `watcher '${req.watcherId}' not found`);
-      const events = polling.events.splice(0);
-      return { events: events.map((e) => ({ name: e.name, type: e.type })) };
+    async getWatcherEvents(req) {
+      return { events: await pollingWatchers.takeEvents(req.watcherId) };
     },
 
     removeWatcher(req) {
-      pollingWatchers.get(req.watcherId)?.watcher.close();
-      pollingWatchers.delete(req.watcherId);
+      pollingWatchers.remove(req.watcherId);
       return {};
     },
   };
