@@ -13,6 +13,8 @@ async function expectError(res: Response, status: number, messagePattern?: RegEx
 }
 
 // Issue #2: bad input gets a clear 4xx with an E2B-shaped body; never a 500, never a crash.
+// The cases that need no sandbox run in process, on every route: packages/server/src/api/bad-input.test.ts.
+// Here: what needs the real server (its socket, the proxy, live sandboxes).
 describe('control plane rejects bad input cleanly', () => {
   let server: TestServer;
   before(async () => {
@@ -20,77 +22,9 @@ describe('control plane rejects bad input cleanly', () => {
   });
   after(() => server?.stop());
 
-  test('unknown or malformed sandbox ids are 404 {code:404}', async () => {
-    await expectError(await server.api('GET', '/sandboxes/doesnotexist0000'), 404, /not found/);
-    await expectError(await server.api('DELETE', '/sandboxes/doesnotexist0000'), 404);
-    await expectError(await server.api('POST', '/sandboxes/doesnotexist0000/timeout', { timeout: 10 }), 404);
-    await expectError(await server.api('POST', '/sandboxes/doesnotexist0000/connect', {}), 404);
-    await expectError(await server.api('GET', '/sandboxes/..%2F..%2Fetc'), 404);
-    await expectError(await server.api('GET', `/sandboxes/${'x'.repeat(500)}`), 404);
-  });
-
-  test('authentication: missing or wrong key is 401', async () => {
-    const missing = await fetch(`${server.url}/v2/sandboxes`);
-    await expectError(missing, 401);
-    await expectError(
-      await server.api('GET', '/v2/sandboxes', undefined, { 'x-api-key': 'e2b_0123456789abcdef0123' }),
-      401,
-    );
-    await expectError(await server.api('GET', '/v2/sandboxes', undefined, { 'x-api-key': 'x'.repeat(10_000) }), 401);
-  });
-
-  test('malformed JSON and wrong types are 400', async () => {
-    await expectError(await server.api('POST', '/v2/sandboxes', '{"templateID": "base",'), 400, /JSON/);
-    await expectError(await server.api('POST', '/v2/sandboxes', '[1,2]'), 400);
-    await expectError(await server.api('POST', '/v2/sandboxes', {}), 400, /templateID/);
-    await expectError(await server.api('POST', '/v2/sandboxes', { templateID: 42 }), 400, /templateID/);
-    await expectError(await server.api('POST', '/v2/sandboxes', { templateID: '../etc' }), 400, /templateID/);
-  });
-
-  test('negative, fractional and huge timeouts are 400', async () => {
-    for (const timeout of [-1, 1.5, 10 ** 12, '300']) {
-      await expectError(await server.api('POST', '/v2/sandboxes', { templateID: 'base', timeout }), 400, /timeout/);
-    }
-  });
-
-  test('oversized or malformed metadata and envVars are 400', async () => {
-    const many = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, 'v']));
-    await expectError(
-      await server.api('POST', '/v2/sandboxes', { templateID: 'base', metadata: many }),
-      400,
-      /metadata/,
-    );
-    await expectError(
-      await server.api('POST', '/v2/sandboxes', { templateID: 'base', metadata: { k: 'v'.repeat(100_000) } }),
-      400,
-      /metadata/,
-    );
-    await expectError(await server.api('POST', '/v2/sandboxes', { templateID: 'base', metadata: { k: 1 } }), 400);
-    await expectError(await server.api('POST', '/v2/sandboxes', { templateID: 'base', envVars: { 'A=B': 'x' } }), 400);
-  });
-
   test('a body over the size limit is 400', async () => {
     const huge = JSON.stringify({ templateID: 'base', metadata: { k: 'x'.repeat(2 * 1024 * 1024) } });
     await expectError(await server.api('POST', '/v2/sandboxes', huge), 400, /too large|exceeds/);
-  });
-
-  test('an unknown template is 404 with its name', async () => {
-    await expectError(
-      await server.api('POST', '/v2/sandboxes', { templateID: 'no-such-template' }),
-      404,
-      /no-such-template/,
-    );
-  });
-
-  test('bad list parameters are 400', async () => {
-    await expectError(await server.api('GET', '/v2/sandboxes?limit=0'), 400, /limit/);
-    await expectError(await server.api('GET', '/v2/sandboxes?limit=101'), 400, /limit/);
-    await expectError(await server.api('GET', '/v2/sandboxes?state=exploded'), 400, /state/);
-    await expectError(await server.api('GET', '/v2/sandboxes?nextToken=garbage'), 400, /nextToken/);
-    await expectError(await server.api('GET', '/v2/sandboxes?startedAfter=yesterday'), 400, /startedAfter/);
-    const unknownTemplate = await server.api('GET', '/v2/sandboxes?template=nothing-like-this');
-    assert.equal(unknownTemplate.status, 200);
-    assert.deepEqual(await unknownTemplate.json(), []);
   });
 
   test('features not built yet answer 501 for a live sandbox and 404 for an unknown one', async (t) => {
@@ -122,10 +56,6 @@ describe('control plane rejects bad input cleanly', () => {
       /autoResume/,
     );
     await expectError(await server.api('POST', '/v2/sandboxes', { templateID: 'base', autoResume: true }), 400);
-  });
-
-  test('unknown routes are JSON 404', async () => {
-    await expectError(await server.api('GET', '/no/such/route'), 404);
   });
 
   test('the sandbox proxy answers 502 JSON for unknown sandboxes, by header and by host', async () => {
