@@ -16,7 +16,7 @@ function prng(seed: number): () => number {
   };
 }
 
-/** The `metadata` query exactly as the e2b SDK builds it (e2b-protocol §2.4: encoded three times). */
+/** The `metadata` query exactly as the e2b SDK builds it (encoded three times, see list-query.ts). */
 function sdkMetadataQuery(metadata: Record<string, string>): string {
   const pairs = Object.fromEntries(
     Object.entries(metadata).map(([k, v]) => [encodeURIComponent(k), encodeURIComponent(v)]),

@@ -6,7 +6,7 @@ test('decodes the SDK triple-encoded metadata filter (after URL parsing removed 
   // What the SDK builds for {"a b": "c&d", plain: "x"}: encodeURIComponent per part, then URLSearchParams.
   const inner = new URLSearchParams({ [encodeURIComponent('a b')]: encodeURIComponent('c&d'), plain: 'x' }).toString();
   assert.deepEqual(decodeMetadataFilter(inner), { 'a b': 'c&d', plain: 'x' });
-  // The captured wire value from e2b-protocol §2.4, after one URL decode: a%2520b%3Dc%2526d
+  // The value the SDK sends on the wire for {"a b": "c&d"}, after one URL decode: a%2520b%3Dc%2526d
   assert.deepEqual(decodeMetadataFilter('a%2520b=c%2526d'), { 'a b': 'c&d' });
   assert.deepEqual(decodeMetadataFilter(undefined), {});
 });

@@ -2,7 +2,7 @@ import { SandboxdError } from '@sandboxd/common';
 import type { ListSandboxesQuery, SandboxState } from '../store/store.js';
 
 /**
- * `GET /v2/sandboxes` query decoding (e2b-protocol §2.4). The SDK encodes `metadata` three times:
+ * `GET /v2/sandboxes` query decoding. The e2b SDK encodes `metadata` three times:
  * encodeURIComponent per key and value, URLSearchParams joining (which escapes `%` again), then
  * the query serializer once more. The URL parser undoes the last step; we undo the other two.
  */

@@ -5,7 +5,7 @@ import { type ApiEnv, jsonBody, sandboxIdParam } from './request.js';
 import { parseInput, type Schemas } from './schemas.js';
 
 /**
- * Metadata at runtime (our addition, for the seed docs' `setMetadata`; docs/api.md): PUT
+ * Metadata at runtime (our addition, for a `setMetadata` call; docs/api.md): PUT
  * replaces, PATCH merges and a null value removes a key. Both answer the sandbox as getInfo shows it.
  */
 export function mountMetadataRoutes(

@@ -15,7 +15,7 @@ function validPort(value: number): boolean {
 
 /**
  * Is this request for a sandbox? Either the SDK's shared-URL headers (`E2b-Sandbox-Id`,
- * `E2b-Sandbox-Port`) or a per-sandbox host `<port>-<sandboxId>.<domain>` (e2b-protocol §1.2).
+ * `E2b-Sandbox-Port`) or a per-sandbox host `<port>-<sandboxId>.<domain>` (what `getHost(port)` returns).
  * Returns `invalid` for a sandbox request we can never route (so it gets a 502, not the API).
  */
 export function matchSandboxRequest(headers: IncomingHttpHeaders): ProxyTarget | 'invalid' | undefined {

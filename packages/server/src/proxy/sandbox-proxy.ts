@@ -9,7 +9,7 @@ import { dialSandboxPort, PortClosedError, TunnelAgent } from './port-tunnel.js'
 import { endWithProxyError, sendProxyError } from './proxy-errors.js';
 import { type SignedCandidate, signedFilesTarget } from './signed-files.js';
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy. */
+/** Hop-by-hop headers (RFC 9110, section 7.6.1) never cross the proxy. */
 const hopByHop = new Set([
   'connection',
   'keep-alive',

@@ -1,7 +1,7 @@
 /**
  * Routes a header-less signed /files request (a plain `fetch(sandbox.downloadUrl(...))` when the
- * SDK was pointed at one shared E2B_SANDBOX_URL, e2b-protocol §3.2.4) to the one running sandbox
- * whose envd access token the signature was made with. Scoped: only `/files`, only GET/HEAD/POST,
+ * SDK was pointed at one shared E2B_SANDBOX_URL, so the request names no sandbox) to the one
+ * running sandbox whose envd access token the signature was made with. Scoped: only `/files`, only GET/HEAD/POST,
  * only `v1_` signatures, only running sandboxes that have a token. The signature is recomputed
  * per candidate and compared in constant time; envd then verifies it again (expiry included),
  * so this only picks where to send the request and never grants anything by itself.
