@@ -29,6 +29,19 @@ interface Figures {
 /** How long a worker that got a cold sandbox waits for the pool to refill. */
 const poolWaitMs = 250;
 
+/** How long the freezer took to settle in each pause, and the retries it needed, from the server's log. */
+function freezeFigures(logs: readonly string[]): { ms: number[]; retries: number } {
+  const ms: number[] = [];
+  let retries = 0;
+  for (const line of logs) {
+    if (line.includes('did not freeze in time')) retries++;
+    if (!line.includes('"sandbox paused"')) continue;
+    const freeze = (JSON.parse(line) as { steps?: { freeze?: number } }).steps?.freeze;
+    if (freeze !== undefined) ms.push(freeze);
+  }
+  return { ms, retries };
+}
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -114,11 +127,14 @@ describe('pause stress: fresh warm-pool sandboxes, paused at once, under load', 
     const seconds = (performance.now() - started) / 1000;
 
     const ms = (v: number) => `${Math.round(v)} ms`;
+    const freeze = freezeFigures(server.logs);
     const report = [
       `${cycles} cycles in ${seconds.toFixed(0)} s: ${figures.pauseMs.length} pauses, ${figures.resumeMs.length} resumes, ${figures.failures.length} failures`,
       `every cycle's sandbox came from the warm pool; ${figures.churned} others were created and killed meanwhile`,
       `pause  p50 ${ms(percentile(figures.pauseMs, 50))}, p95 ${ms(percentile(figures.pauseMs, 95))}`,
       `resume p50 ${ms(percentile(figures.resumeMs, 50))}, p95 ${ms(percentile(figures.resumeMs, 95))}`,
+      // runc pause gave up after ~1000 reads with a thaw every 50: a settle longer than a few ms risked "unable to freeze".
+      `freeze p50 ${ms(percentile(freeze.ms, 50))}, p95 ${ms(percentile(freeze.ms, 95))}, max ${ms(Math.max(...freeze.ms))}; ${freeze.retries} freeze retries`,
     ];
     for (const line of report) t.diagnostic(line);
     console.log(report.join('\n'));

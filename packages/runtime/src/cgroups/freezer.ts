@@ -24,7 +24,7 @@ const freezerRoot = '/sys/fs/cgroup/freezer';
 
 export type FreezerState = 'THAWED' | 'FREEZING' | 'FROZEN';
 
-export function freezerDir(sandboxId: string): string {
+function freezerDir(sandboxId: string): string {
   return path.join(freezerRoot, cgroupParent, sandboxId);
 }
 

@@ -50,19 +50,11 @@ export class RuncCli {
     return Number.parseInt(await fs.readFile(files.pid, 'utf8'), 10);
   }
 
-  /** Freezes every task of the container (cgroup freezer; ~10 ms). */
-  async freeze(id: string): Promise<void> {
-    await runCommand(this.binary, this.#args('pause', id), { timeoutMs: 30_000 });
-  }
-
-  async thaw(id: string): Promise<void> {
-    await runCommand(this.binary, this.#args('resume', id), { timeoutMs: 30_000 });
-  }
-
   /**
-   * `runc checkpoint`: CRIU dumps the (frozen) container into `images`, then runc kills and
-   * deletes it. --tcp-established: envd's clients hold keep-alive connections, which CRIU
-   * refuses to dump otherwise; --file-locks: apt, dpkg and sqlite inside hold locks, likewise.
+   * `runc checkpoint`: CRIU dumps the container (frozen first by the caller, cgroups/freezer.ts)
+   * into `images`, then runc kills and deletes it. --tcp-established: envd's clients hold
+   * keep-alive connections, which CRIU refuses to dump otherwise; --file-locks: apt, dpkg and
+   * sqlite inside hold locks, likewise.
    */
   async checkpoint(id: string, dirs: { images: string; work: string; log: string }): Promise<void> {
     const args = ['--log', dirs.log, '--log-format', 'json', 'checkpoint', ...criuFlags(dirs), id];

@@ -130,4 +130,26 @@ describe('one teardown, driven by what is on disk', needsSandboxHost, () => {
     await h.runtime.kill(endpoint.sandboxId);
     await assertNothingLeft(h.stateDir, endpoint.sandboxId, { veth: record.veth });
   });
+
+  test('resume never mounts a disk whose ext4 still lives elsewhere; it waits, then refuses', async (t) => {
+    const h = await createHarness(t);
+    const { endpoint } = await h.create();
+    const id = endpoint.sandboxId;
+    const paths = sandboxPaths(h.stateDir, '/run/sandboxd', id);
+    await h.exec(id, 'echo kept > /root/kept');
+    await h.runtime.pause(id, { memory: false });
+    // As if a mount namespace still held the disk's filesystem (what a lazy unmount used to leave):
+    // a loop mount of disk.img outside the sandbox's dirs, which teardown cannot take apart.
+    const holder = await fs.mkdtemp(path.join(os.tmpdir(), 'sandboxd-holder-'));
+    await runCommand('mount', ['-o', 'loop,ro', paths.diskImage, holder]);
+    t.after(async () => {
+      await runCommand('umount', [holder]).catch(() => {});
+      await fs.rm(holder, { recursive: true, force: true });
+    });
+    await assert.rejects(h.runtime.resume(id), /loop devices still attached|still mounted/);
+    assert.equal((await h.runtime.list()).find((s) => s.sandboxId === id)?.status, 'paused', 'it stays paused');
+    await runCommand('umount', [holder]);
+    await h.runtime.resume(id);
+    assert.equal((await h.exec(id, 'cat /root/kept')).stdout, 'kept\n');
+  });
 });
