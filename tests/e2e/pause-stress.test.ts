@@ -26,8 +26,49 @@ interface Figures {
   ids: Set<string>;
 }
 
-/** How long a worker that got a cold sandbox waits for the pool to refill. */
-const poolWaitMs = 250;
+/** How often the pool's fill level is read, and the churn's pace. */
+const pollMs = 100;
+const churnEveryMs = 1_000;
+
+/**
+ * Lets a worker create only when the pool holds a sandbox no other worker is about to take
+ * (the `sandboxd_warm_pool_ready` gauge), so cycles get pool sandboxes without a storm of cold
+ * creates while the pool refills.
+ */
+class PoolGate {
+  #ready = 0;
+  #claimed = 0;
+  #stopped = false;
+  readonly #polling: Promise<void>;
+
+  constructor(server: TestServer) {
+    this.#polling = (async () => {
+      while (!this.#stopped) {
+        const text = await (await fetch(`${server.url}/metrics`)).text().catch(() => '');
+        this.#ready = Number(/^sandboxd_warm_pool_ready (\d+)/m.exec(text)?.[1] ?? 0);
+        await sleep(pollMs);
+      }
+    })();
+  }
+
+  async acquire(): Promise<void> {
+    while (this.#ready - this.#claimed <= 0) await sleep(pollMs / 2);
+    this.#claimed++;
+  }
+
+  /** After the create returned: the sandbox is out of the pool (and out of the gauge). */
+  release(): void {
+    this.#claimed--;
+    this.#ready = Math.max(0, this.#ready - 1);
+  }
+
+  stop(): Promise<void> {
+    this.#stopped = true;
+    return this.#polling;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** How long the freezer took to settle in each pause, and the retries it needed, from the server's log. */
 function freezeFigures(logs: readonly string[]): { ms: number[]; retries: number } {
@@ -54,8 +95,9 @@ async function createdFromPool(server: TestServer, sandboxId: string): Promise<b
 }
 
 /** One cycle on a sandbox from the pool; false when the create started cold (the pool was empty). */
-async function cycle(server: TestServer, figures: Figures): Promise<boolean> {
-  const sbx = await Sandbox.create({ timeoutMs: 120_000 });
+async function cycle(server: TestServer, gate: PoolGate, figures: Figures): Promise<boolean> {
+  await gate.acquire();
+  const sbx = await Sandbox.create({ timeoutMs: 120_000 }).finally(() => gate.release());
   figures.ids.add(sbx.sandboxId);
   try {
     if (!(await createdFromPool(server, sbx.sandboxId))) {
@@ -94,19 +136,17 @@ describe('pause stress: fresh warm-pool sandboxes, paused at once, under load', 
   test(`${cycles} pauses and resumes, ${concurrency} at a time, while others are created and killed`, async (t) => {
     const figures: Figures = { pauseMs: [], resumeMs: [], fromPool: 0, failures: [], churned: 0, ids: new Set() };
     const { ids } = figures;
+    const gate = new PoolGate(server);
     let next = 0;
     let done = false;
     const worker = async () => {
       while (next < cycles) {
         const n = next++;
-        const fromPool = await cycle(server, figures).catch((err: unknown) => {
+        const fromPool = await cycle(server, gate, figures).catch((err: unknown) => {
           figures.failures.push(`cycle ${n}: ${err instanceof Error ? err.message : String(err)}`);
           return true;
         });
-        if (!fromPool) {
-          next--;
-          await new Promise((r) => setTimeout(r, poolWaitMs));
-        }
+        if (!fromPool) next--; // the churn took the pool's last one: this was a cold create, do it again
       }
     };
     const churn = async () => {
@@ -116,14 +156,14 @@ describe('pause stress: fresh warm-pool sandboxes, paused at once, under load', 
         ids.add(sbx.sandboxId);
         await Sandbox.kill(sbx.sandboxId).catch(() => {});
         figures.churned++;
-        await new Promise((r) => setTimeout(r, poolWaitMs));
+        await sleep(churnEveryMs);
       }
     };
     const started = performance.now();
     const churning = Promise.all(Array.from({ length: churnWorkers }, churn));
     await Promise.all(Array.from({ length: concurrency }, worker));
     done = true;
-    await churning;
+    await Promise.all([churning, gate.stop()]);
     const seconds = (performance.now() - started) / 1000;
 
     const ms = (v: number) => `${Math.round(v)} ms`;

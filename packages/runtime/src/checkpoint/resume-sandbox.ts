@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, SandboxdError } from '@sandboxd/common';
 import { loopsUnder, mountsUnder, removeTree } from '../process/mounts.js';
 import type { StepTimer } from '../process/step-timer.js';
@@ -94,22 +95,31 @@ async function resume(input: ResumeInput): Promise<number> {
   return pid;
 }
 
+/** How long a resume waits for the ext4 of its disk to be let go of elsewhere (see assertReleased). */
+const releasePatienceMs = 30_000;
+
 /**
- * A pause leaves nothing mounted. Anything still there (a crash during a pause, or an ext4 that
- * a dying mount namespace still held) is released first, and the disk is mounted again only once
- * no mount and no loop device of it is left: a second mount of the same ext4 image would corrupt
- * it, and a second overlay on the same upper dir is refused ("upperdir is in-use").
+ * A pause leaves nothing mounted here, but the disk's ext4 can live on for a while in another
+ * mount namespace that copied ours (a container being created); its loop device stays attached
+ * until then. The disk is mounted again only once no mount and no loop device of it is left: a
+ * second ext4 on the same image would corrupt it, and a second overlay on the same upper dir is
+ * refused ("upperdir is in-use"). Whatever is mounted here (a crash during a pause) is released
+ * first; a resume that still finds the disk held refuses and leaves the sandbox paused.
  */
 async function assertReleased(input: ResumeInput): Promise<void> {
   const { paths } = input;
-  const inUse = async () => [
-    ...(await mountsUnder([paths.mountDir, paths.dir])),
-    ...(await loopsUnder([paths.dir])).map((l) => l.device),
-  ];
-  if ((await inUse()).length === 0) return;
-  await input.release();
-  const left = await inUse();
-  if (left.length > 0) {
-    throw new SandboxdError('RUNTIME_FAILED', `sandbox ${input.record.sandboxId} is still mounted: ${left.join(', ')}`);
+  if ((await mountsUnder([paths.mountDir, paths.dir])).length > 0) await input.release();
+  const end = performance.now() + releasePatienceMs;
+  for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 500)) {
+    const held = [
+      ...(await mountsUnder([paths.mountDir, paths.dir])),
+      ...(await loopsUnder([paths.dir])).map((l) => l.device),
+    ];
+    if (held.length === 0) return;
+    if (performance.now() >= end) {
+      const id = input.record.sandboxId;
+      throw new SandboxdError('RUNTIME_FAILED', `the disk of sandbox ${id} is still in use: ${held.join(', ')}`);
+    }
+    await sleep(delayMs);
   }
 }

@@ -2,14 +2,30 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { SandboxdError } from '@sandboxd/common';
 
-/** Mount points of this mount namespace, from /proc/self/mountinfo (field 5; octal escapes decoded). */
-export async function listMountPoints(): Promise<string[]> {
+const decodeOctal = (field: string) =>
+  field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+
+/** Mounts of this mount namespace, from /proc/self/mountinfo: mount point and source (octal escapes decoded). */
+async function listMounts(): Promise<Array<{ mountPoint: string; source: string }>> {
   const text = await fs.readFile('/proc/self/mountinfo', 'utf8');
   return text
     .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((m): m is string => Boolean(m))
-    .map((m) => m.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8))));
+    .filter(Boolean)
+    .map((line) => {
+      const fields = line.split(' ');
+      // The optional fields end with "-"; then come fs type and source.
+      const dash = fields.indexOf('-');
+      return { mountPoint: decodeOctal(fields[4] ?? ''), source: decodeOctal(fields[dash + 2] ?? '') };
+    });
+}
+
+export async function listMountPoints(): Promise<string[]> {
+  return (await listMounts()).map((m) => m.mountPoint);
+}
+
+/** Whether a device (a loop device) is the source of any mount in this namespace. */
+export async function isMountedDevice(device: string): Promise<boolean> {
+  return (await listMounts()).some((m) => m.source === device);
 }
 
 /** Mount points at or below any of `dirs`, deepest first (the order to unmount them in). */
@@ -42,8 +58,8 @@ export function isWithin(p: string, dir: string): boolean {
 }
 
 /**
- * A tree that still has a mount point (or a loop device's backing file) inside: deleting it would
- * delete through the mount (a template's files, a sandbox's disk). The delete was refused.
+ * A tree that still has a mount point inside: deleting it would delete through the mount (a
+ * template's files, a sandbox's disk). The delete was refused.
  */
 export class StillMountedError extends SandboxdError {
   constructor(
@@ -55,12 +71,12 @@ export class StillMountedError extends SandboxdError {
 }
 
 /**
- * `rm -rf` that never deletes through a mount: mountinfo and the loop devices are checked first,
- * and anything found stops the delete of that tree with StillMountedError.
+ * `rm -rf` that never deletes through a mount: mountinfo is checked first, and a mount point
+ * inside stops the delete of that tree with StillMountedError. (A loop device's backing file is
+ * no mount: deleting it only lets the device free it once its last user is gone.)
  */
 export async function removeTree(dir: string): Promise<void> {
-  const [mounts, loops] = await Promise.all([mountsUnder([dir]), loopsUnder([dir])]);
-  const busy = [...mounts, ...loops.map((l) => `${l.device} (${l.backingFile})`)];
-  if (busy.length > 0) throw new StillMountedError(dir, busy);
+  const mounts = await mountsUnder([dir]);
+  if (mounts.length > 0) throw new StillMountedError(dir, mounts);
   await fs.rm(dir, { recursive: true, force: true });
 }

@@ -17,7 +17,7 @@ test('create with an unknown template fails with TEMPLATE_NOT_FOUND and leaves n
 test('a runc failure (missing bind-mount source) rolls back', async (t) => {
   const h = await createHarness(t);
   const { rm } = await import('node:fs/promises');
-  const runtime = new RuncRuntime({ ...h.options, nodeBinary: '/nonexistent/node' });
+  const runtime = new RuncRuntime({ ...h.options, initBinary: '/nonexistent/tini' });
   await rm('/nonexistent', { force: true, recursive: true });
   const sandboxId = newSandboxId();
   await assert.rejects(runtime.create({ sandboxId, templateId: 'base', limits: testLimits, envdEnv: {} }), (err) => {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { type Logger, SandboxdError } from '@sandboxd/common';
 import { killSandboxTasks, removeSandboxCgroups, sandboxHasTasks } from '../cgroups/cgroup-v1.js';
 import { deleteVeth } from '../netns/veth.js';
-import { removeTree } from '../process/mounts.js';
+import { isMountedDevice, mountsUnder, removeTree } from '../process/mounts.js';
+import { tryCommand } from '../process/run-command.js';
 import { detachLoops, unmountTree } from '../rootfs/release-rootfs.js';
 import { slotFor } from '../slots/slot.js';
 import type { SlotClaims } from '../slots/slot-claims.js';
@@ -76,12 +77,21 @@ export async function teardownSandbox(
 
   await step('container', () => removeContainer(sandboxId, deps.runc));
   await step('unmount', async () => {
+    // Flushed first: the ext4 may outlive our unmount for a moment (see the loop step).
+    if ((await mountsUnder([paths.diskMount])).length > 0) await tryCommand('sync', ['-f', paths.diskMount]);
     const left = await unmountTree([paths.mountDir, paths.dir]);
     if (left.length > 0) throw new Error(`still mounted: ${left.join(', ')}`);
   });
   await step('loop', async () => {
     const left = await detachLoops([paths.dir]);
-    if (left.length > 0) throw new Error(`loop devices still attached: ${left.join(', ')}`);
+    const mountedHere = [];
+    for (const device of left) if (await isMountedDevice(device)) mountedHere.push(device);
+    if (mountedHere.length > 0) throw new Error(`loop devices still mounted: ${mountedHere.join(', ')}`);
+    // Mounted nowhere here, yet attached: every new mount namespace on the host (a container
+    // being created, a CRIU restore) starts as a copy of ours and holds our mounts until it
+    // pivots away, which takes seconds on a busy host. Autoclear detaches the device then.
+    // Nothing here needs it gone but a resume, which waits for it (resume-sandbox.ts).
+    if (left.length > 0) deps.log.warn('loop device still held by another mount namespace', { sandboxId, left });
   });
   await step('veth', async () => {
     for (const veth of veths) await deleteVeth(veth);

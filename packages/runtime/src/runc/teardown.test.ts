@@ -146,7 +146,7 @@ describe('one teardown, driven by what is on disk', needsSandboxHost, () => {
       await runCommand('umount', [holder]).catch(() => {});
       await fs.rm(holder, { recursive: true, force: true });
     });
-    await assert.rejects(h.runtime.resume(id), /loop devices still attached|still mounted/);
+    await assert.rejects(h.runtime.resume(id), /still in use/);
     assert.equal((await h.runtime.list()).find((s) => s.sandboxId === id)?.status, 'paused', 'it stays paused');
     await runCommand('umount', [holder]);
     await h.runtime.resume(id);

@@ -151,7 +151,11 @@ export async function assertNothingLeft(
   assert.equal(await exists(path.join(stateDir, 'runc', sandboxId)), false, 'runc state removed');
   const mounts = (await listMountPoints()).filter((m) => m.includes(`/${sandboxId}/`) || m.endsWith(`/${sandboxId}`));
   assert.deepEqual(mounts, [], 'no mounts left');
-  const loops = (await listLoopDevices()).filter((l) => l.backingFile.includes(`/${sandboxId}/`));
+  // A loop device can outlive the kill for a moment: a mount namespace being created elsewhere on
+  // the host holds a copy of our mounts until it pivots away (autoclear then detaches it).
+  const loopsOf = async () => (await listLoopDevices()).filter((l) => l.backingFile.includes(`/${sandboxId}/`));
+  let loops = await loopsOf();
+  for (let i = 0; i < 100 && loops.length > 0; i++, await sleep(100)) loops = await loopsOf();
   assert.deepEqual(loops, [], 'no loop devices left');
   assert.deepEqual(await sandboxCgroupDirs(sandboxId), [], 'no cgroups left');
   const claims = (await new SlotClaims().list()).filter((c) => c.sandboxId === sandboxId);
