@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'method-not-allowed'
   | 'not-acceptable'
   | 'conflict'
+  | 'busy'
   | 'range-not-satisfiable'
   | 'exhausted'
   | 'unavailable'
@@ -44,6 +45,7 @@ export const errorCatalog = {
   // envd (in-sandbox agent): files, processes and users inside one sandbox.
   FILE_NOT_FOUND: { kind: 'not-found', message: 'path does not exist' },
   PATH_EXISTS: { kind: 'conflict', message: 'path already exists' },
+  PATH_BUSY: { kind: 'busy', message: 'path is in use' },
   PERMISSION_DENIED: { kind: 'forbidden', message: 'permission denied' },
   NOT_ENOUGH_SPACE: { kind: 'insufficient-storage', message: 'not enough disk space' },
   PROCESS_NOT_FOUND: { kind: 'not-found', message: 'process not found' },

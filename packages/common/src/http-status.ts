@@ -13,6 +13,7 @@ const statusByKind: Record<ErrorKind, number> = {
   'method-not-allowed': 405,
   'not-acceptable': 406,
   conflict: 409,
+  busy: 409,
   'range-not-satisfiable': 416,
   exhausted: 429,
   'insufficient-storage': 507,

@@ -9,6 +9,7 @@
  * exact Content-Length; a longer one is streamed to its end, chunked. A Range is cut from the
  * size at open, and a file that shrinks below it cuts the connection (never a short body).
  */
+import { constants as fsConstants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -36,8 +37,9 @@ export async function handleDownload(
   const encoding = req.headers.range ? 'identity' : chooseDownloadEncoding(req.headers['accept-encoding']);
   if (encoding === 'unacceptable') throw new SandboxdError('ENCODING_NOT_ACCEPTABLE');
   const filePath = resolveUserPath(rawPath ?? '', user, config.defaultWorkdir);
-  // Open first, then fstat the descriptor: what we describe is what we stream.
-  const handle = await fs.open(filePath, 'r').catch((err) => {
+  // Open first, then fstat the descriptor: what we describe is what we stream. Non-blocking, so
+  // a FIFO without a writer is refused below instead of hanging one of libuv's four fs threads.
+  const handle = await fs.open(filePath, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK).catch((err) => {
     throw errnoToError(err, filePath);
   });
   try {

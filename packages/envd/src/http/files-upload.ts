@@ -82,12 +82,21 @@ function discardRest(req: IncomingMessage): Promise<void> {
   });
 }
 
-/** Always a stream piped from the request: a failed file write destroys it, never the request. */
+/**
+ * Always a stream piped from the request: a failed file write destroys it, never the request.
+ * Its error (a gzip body that is not gzip) may come while the write is still being set up, with
+ * nobody listening yet; an unheard 'error' would crash envd, so one listener is always there,
+ * and the pipeline that reads the stream later still fails with the stream's error.
+ */
 function openBody(req: IncomingMessage): Readable {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
-  if (encoding === 'identity' || encoding === '') return req.pipe(new PassThrough({ highWaterMark: 1024 * 1024 }));
-  if (encoding === 'gzip' || encoding === 'x-gzip') return req.pipe(createGunzip());
-  throw new SandboxdError('INVALID_REQUEST', `unsupported content encoding '${encoding}', supported: identity, gzip`);
+  let body: Readable;
+  if (encoding === 'identity' || encoding === '') body = req.pipe(new PassThrough({ highWaterMark: 1024 * 1024 }));
+  else if (encoding === 'gzip' || encoding === 'x-gzip') body = req.pipe(createGunzip());
+  else
+    throw new SandboxdError('INVALID_REQUEST', `unsupported content encoding '${encoding}', supported: identity, gzip`);
+  body.on('error', () => {});
+  return body;
 }
 
 async function writeOne(source: Readable, destination: string, target: UploadTarget): Promise<WrittenFile> {

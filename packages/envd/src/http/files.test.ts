@@ -183,3 +183,17 @@ test('a plain form field (no filename) is the content of the file at the path qu
   assert.equal(nowhere.status, 400);
   assert.match(((await nowhere.json()) as { message: string }).message, /path query/);
 });
+
+test('a gzip upload that is not gzip is a 400, and envd lives on', async (t) => {
+  const envd = await startEnvd(t);
+  for (const body of [Buffer.from('definitely not gzip'), gzipSync('some text').subarray(0, 12)]) {
+    const res = await fetch(`${envd.url}/files?path=${encodeURIComponent(path.join(envd.workdir, 'gz.txt'))}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' },
+      body,
+    });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { message: string }).message, /gzip/);
+  }
+  assert.equal((await fetch(`${envd.url}/health`)).status, 204);
+});

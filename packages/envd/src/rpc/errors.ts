@@ -18,6 +18,8 @@ const codeByKind: Record<ErrorKind, Code> = {
   'not-acceptable': Code.InvalidArgument,
   'range-not-satisfiable': Code.OutOfRange,
   conflict: Code.AlreadyExists,
+  // In use (a mount point, a running program): the state, not the request, is the obstacle.
+  busy: Code.FailedPrecondition,
   exhausted: Code.ResourceExhausted,
   unavailable: Code.Unavailable,
   'bad-gateway': Code.Unavailable,

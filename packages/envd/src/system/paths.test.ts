@@ -13,7 +13,7 @@ const user: SandboxUser = {
   groups: [1000],
 };
 
-test('path resolution follows e2b-protocol §3.1', () => {
+test('empty is the workdir, ~ the home, relative joins the home, absolute stays', () => {
   assert.equal(resolveUserPath('', user), '/home/user');
   assert.equal(resolveUserPath('', user, '/work'), '/work');
   assert.equal(resolveUserPath('~', user), '/home/user');
@@ -24,4 +24,11 @@ test('path resolution follows e2b-protocol §3.1', () => {
     () => resolveUserPath('~root/x', user),
     (err) => SandboxdError.is(err) && err.kind === 'invalid',
   );
+});
+
+test('a NUL byte or a path past PATH_MAX is refused before any syscall', () => {
+  const invalid = (err: unknown) => SandboxdError.is(err) && err.kind === 'invalid';
+  assert.throws(() => resolveUserPath('a\0b', user), invalid);
+  assert.throws(() => resolveUserPath(`/${'x'.repeat(5000)}`, user), invalid);
+  assert.throws(() => resolveUserPath('~/'.concat('é'.repeat(2100)), user), invalid);
 });

@@ -11,6 +11,7 @@ import type { EnvdConfig } from '../../config.js';
 import { errnoToError } from '../../system/errno.js';
 import type { FileMetadataStore } from '../../system/file-metadata.js';
 import { makeDirsOwnedBy } from '../../system/make-parents.js';
+import { refuseMountPoints } from '../../system/mounts.js';
 import { resolveUserPath } from '../../system/paths.js';
 import { loadIdNames, type SandboxUser } from '../../system/users.js';
 import { throwIfDeadlinePassed } from '../deadline.js';
@@ -76,12 +77,19 @@ export function filesystemService(
       await fs.lstat(source).catch((err) => {
         throw errnoToError(err, source);
       });
+      await refuseMountPoints(source, 'move');
       await makeDirsOwnedBy(path.dirname(destination), user);
       await fs.rename(source, destination).catch(async (err: NodeJS.ErrnoException) => {
         if (err.code !== 'EXDEV') throw errnoToError(err, destination);
         // Across filesystems (e.g. into a mounted volume): copy, then remove the source.
-        await fs.cp(source, destination, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-        await fs.rm(source, { recursive: true, force: true });
+        await fs
+          .cp(source, destination, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true })
+          .catch((e) => {
+            throw errnoToError(e, destination);
+          });
+        await fs.rm(source, { recursive: true, force: true }).catch((e) => {
+          throw errnoToError(e, source);
+        });
       });
       return { entry: await entryInfo(destination, await entryContext()) };
     },
@@ -98,6 +106,7 @@ export function filesystemService(
 
     async remove(req, ctx) {
       const { target } = await resolve(ctx, req.path);
+      await refuseMountPoints(target, 'remove');
       // Recursive, and a missing path is success (the SDK's "remove non-existing file" test).
       await fs.rm(target, { recursive: true, force: true }).catch((err) => {
         throw errnoToError(err, target);

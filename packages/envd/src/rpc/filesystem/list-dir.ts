@@ -1,6 +1,8 @@
 /**
- * ListDir's walk (§3.5): every entry up to `depth` levels, directories pre-order with children
- * sorted by name (lexical walk order). Symlinks are listed but never followed during the walk.
+ * ListDir's walk: every entry up to `depth` levels, directories pre-order with children sorted by
+ * name (lexical walk order). Symlinks are listed but never followed during the walk. Only the
+ * listed directory itself must be readable: a subdirectory that is not (a /proc entry, a 0700
+ * directory of another user) is listed without its children.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -15,6 +17,7 @@ export async function listDir(dir: string, depth: number, ctx: EntryContext): Pr
 
 async function walk(dir: string, level: number, depth: number, ctx: EntryContext, out: EntryInfoInit[]): Promise<void> {
   const children = await fs.readdir(dir).catch((err) => {
+    if (level > 1) return [];
     throw errnoToError(err, dir);
   });
   children.sort();

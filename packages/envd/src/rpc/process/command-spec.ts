@@ -1,7 +1,8 @@
 /**
- * Turns a Start request into exactly what gets executed (§3.4): the requested `cmd` + `args` as
- * the requested user with their supplementary groups, a constructed environment (never envd's
- * own), and a cwd that must exist.
+ * Turns a Start request into exactly what gets executed: the requested `cmd` + `args` as the
+ * requested user with their supplementary groups, a constructed environment (never envd's own),
+ * and a cwd that must exist. What execve could never take (a NUL byte, an `=` in an env name,
+ * more than the kernel's argument limits) is refused here with a clear 400, before spawning.
  */
 import fs from 'node:fs/promises';
 import { SandboxdError } from '@sandboxd/common';
@@ -31,6 +32,7 @@ export async function commandSpec(
   config: EnvdConfig,
 ): Promise<ProcessSpec> {
   if (request.cmd === '') throw new SandboxdError('INVALID_REQUEST', 'process cmd is empty');
+  checkExecArguments(request);
   const cwd = resolveUserPath(request.cwd ?? '', user, config.defaultWorkdir);
   const stat = await fs.stat(cwd).catch(() => undefined);
   if (!stat?.isDirectory()) throw new SandboxdError('INVALID_REQUEST', `cwd '${cwd}' does not exist`);
@@ -69,4 +71,32 @@ function asUser(cmd: string, args: string[], user: SandboxUser): { file: string;
     file: SETPRIV,
     argv: [`--reuid=${user.uid}`, `--regid=${user.gid}`, `--groups=${user.groups.join(',')}`, '--', cmd, ...args],
   };
+}
+
+/** Linux's MAX_ARG_STRLEN (one argument or NAME=value) and a total well under ARG_MAX (2 MiB). */
+const MAX_ARG_BYTES = 128 * 1024;
+const MAX_TOTAL_BYTES = 1024 * 1024;
+
+function checkExecArguments(request: CommandRequest): void {
+  const strings = [request.cmd, ...request.args];
+  if (strings.some((s) => s.includes('\0'))) {
+    throw new SandboxdError('INVALID_REQUEST', 'process cmd and args must not contain NUL bytes');
+  }
+  for (const [name, value] of Object.entries(request.envs)) {
+    if (name === '' || name.includes('=') || name.includes('\0') || value.includes('\0')) {
+      throw new SandboxdError('INVALID_REQUEST', `invalid environment variable name or value: ${JSON.stringify(name)}`);
+    }
+    strings.push(`${name}=${value}`);
+  }
+  let total = 0;
+  for (const s of strings) {
+    const bytes = Buffer.byteLength(s) + 1;
+    if (bytes > MAX_ARG_BYTES) {
+      throw new SandboxdError('INVALID_REQUEST', `an argument or env var is ${bytes} bytes, at most ${MAX_ARG_BYTES}`);
+    }
+    total += bytes;
+  }
+  if (total > MAX_TOTAL_BYTES) {
+    throw new SandboxdError('INVALID_REQUEST', `args and envs are ${total} bytes, at most ${MAX_TOTAL_BYTES}`);
+  }
 }

@@ -12,6 +12,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { SandboxdError } from '@sandboxd/common';
+import { errnoToError } from '../../system/errno.js';
 import { type ExitInfo, exitInfo } from './exit-info.js';
 import { OutputBacklog, type OutputChunk } from './output-backlog.js';
 import { openPty, type Pty, type PtySize } from './pty.js';
@@ -53,19 +54,30 @@ export class ManagedProcess {
   private deadline: NodeJS.Timeout | undefined;
   private deadlineKill = false;
 
-  /** Synchronous on purpose: callers subscribe in the same tick, before any output can arrive. */
-  static spawn(spec: ProcessSpec): ManagedProcess {
-    if (spec.pty) {
-      const { child, pty } = openPty(spec.pty.helper, spec.pty.size, spec.pty.uid, spec);
-      return new ManagedProcess(child, spec, pty);
+  /**
+   * Starts the process. A spawn that fails (no such program, the sandbox's process limit) answers
+   * a catalog error with the reason. Output that arrives before the caller subscribes waits in
+   * the backlog, so nothing is lost between here and `subscribe`.
+   */
+  static async start(spec: ProcessSpec): Promise<ManagedProcess> {
+    const { child, pty } = spec.pty
+      ? openPty(spec.pty.helper, spec.pty.size, spec.pty.uid, spec)
+      : {
+          child: spawn(spec.file, spec.argv, {
+            cwd: spec.cwd,
+            env: spec.env,
+            detached: true, // setsid(): own session and process group, killed as a group
+            stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+          }),
+          pty: undefined,
+        };
+    if (child.pid === undefined) {
+      pty?.close();
+      // Node reports why on the next tick, as an 'error' event.
+      const err = await new Promise<NodeJS.ErrnoException>((resolve) => child.once('error', resolve));
+      throw spawnError(err, spec.request.cmd);
     }
-    const child = spawn(spec.file, spec.argv, {
-      cwd: spec.cwd,
-      env: spec.env,
-      detached: true, // setsid(): own session and process group, killed as a group
-      stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    });
-    return new ManagedProcess(child, spec, undefined);
+    return new ManagedProcess(child, spec, pty);
   }
 
   private constructor(
@@ -73,13 +85,7 @@ export class ManagedProcess {
     spec: ProcessSpec,
     private readonly pty: Pty | undefined,
   ) {
-    if (child.pid === undefined) {
-      // The 'error' event still fires on the next tick; swallow it, we report synchronously.
-      child.once('error', () => {});
-      pty?.close();
-      throw new SandboxdError('INTERNAL', `failed to start process '${spec.request.cmd}'`);
-    }
-    this.pid = child.pid;
+    this.pid = child.pid as number; // checked by start()
     this.spec = spec;
     // Writes after the process closed its stdin fail with EPIPE; that must not crash envd.
     child.stdin?.on('error', () => {});
@@ -224,4 +230,16 @@ export class ManagedProcess {
     for (const listener of this.endListeners) listener(this.exitValue);
     this.endListeners.clear();
   }
+}
+
+function spawnError(err: NodeJS.ErrnoException, cmd: string): SandboxdError {
+  if (err.code === 'EAGAIN' || err.code === 'ENOMEM') {
+    return new SandboxdError('CAPACITY_EXHAUSTED', `cannot start '${cmd}': the sandbox's process limit is reached`, {
+      cause: err,
+    });
+  }
+  if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'ENOEXEC') {
+    return new SandboxdError('INVALID_REQUEST', `cannot start '${cmd}': not found or not executable`, { cause: err });
+  }
+  return errnoToError(err, cmd);
 }

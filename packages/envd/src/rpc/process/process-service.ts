@@ -38,7 +38,7 @@ export function processService(config: EnvdConfig, table: ProcessTable): Partial
         user,
         config,
       );
-      const proc = ManagedProcess.spawn(spec);
+      const proc = await ManagedProcess.start(spec);
       const subscription = subscribeOutput(proc);
       table.add(proc);
       const timeoutMs = ctx.timeoutMs();
