@@ -46,6 +46,7 @@ test('a timeout of 0 is accepted on create, set-timeout and connect; a negative 
     .sandboxID;
   await expectStatus(await call('POST', `/sandboxes/${other}/connect`, { timeout: 0 }), 200);
   await expectStatus(await call('POST', `/sandboxes/${other}/timeout`, { timeout: 0 }), 204);
+  assert.equal(api.store.getSandbox(other)?.state, 'killed', 'set-timeout(0) answers once the sandbox has expired');
   await expectStatus(await call('POST', `/sandboxes/${other}/timeout`, { timeout: -1 }), 400, /timeout/);
   for (let i = 0; i < 100 && [born, other].some((id) => api.store.getSandbox(id)?.state !== 'killed'); i++) {
     await new Promise((r) => setTimeout(r, 20));

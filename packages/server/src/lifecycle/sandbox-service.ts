@@ -1,11 +1,11 @@
 import { type Clock, type Logger, newSandboxId, randomToken, SandboxdError } from '@sandboxd/common';
-import { ENVD_VERSION } from '@sandboxd/protocol';
 import type { SandboxLimits, SandboxRuntime } from '@sandboxd/runtime';
 import type { ListSandboxesQuery, SandboxRecord, SandboxState, Store, Team } from '../store/store.js';
 import { Admission, deadlineFor } from './admission.js';
 import { DeadlineScheduler } from './deadline-scheduler.js';
 import { EventLog } from './event-log.js';
 import { Expiry } from './expiry.js';
+import { type CreateSandboxCommand, newSandboxRecord } from './new-record.js';
 import { type LifecycleHooks, SandboxOperations } from './operations.js';
 import { type ReconcileResult, reconcile } from './reconcile.js';
 import { RouteTable, type SandboxRoute } from './route-table.js';
@@ -16,21 +16,10 @@ import { type WakeCredentials, wakeRefusal } from './wake-access.js';
 import { claimWarmSandbox } from './warm-handover.js';
 import type { WarmPool } from './warm-pool.js';
 
+export type { CreateSandboxCommand } from './new-record.js';
 export type { LifecycleHooks } from './operations.js';
 export type { SandboxRoute } from './route-table.js';
 export type { WakeCredentials } from './wake-access.js';
-
-export interface CreateSandboxCommand {
-  templateId: string;
-  timeoutSeconds: number;
-  metadata: Record<string, string>;
-  envVars: Record<string, string>;
-  secure: boolean;
-  allowInternetAccess: boolean;
-  autoPause: boolean;
-  autoPauseMemory: boolean;
-  autoResume: boolean;
-}
 
 export interface SandboxServiceOptions {
   store: Store;
@@ -121,7 +110,7 @@ export class SandboxService {
       });
       const id = warm?.sandboxId ?? newSandboxId();
       const record = this.#writer.insert(
-        this.#newRecord(team, cmd, id, envdAccessToken),
+        newSandboxRecord(team, cmd, { id, envdAccessToken, limits: this.o.limits, now: this.o.clock.now() }),
         'user',
         warm && 'from the warm pool',
       );
@@ -144,37 +133,6 @@ export class SandboxService {
     }
   }
 
-  #newRecord(team: Team, cmd: CreateSandboxCommand, id: string, envdAccessToken: string | null): SandboxRecord {
-    const now = this.o.clock.now();
-    const { cpuCount, memoryMiB, diskSizeMiB } = this.o.limits;
-    return {
-      id,
-      teamId: team.id,
-      templateId: cmd.templateId,
-      alias: cmd.templateId,
-      state: 'creating',
-      metadata: cmd.metadata,
-      envVars: cmd.envVars,
-      cpuCount,
-      memoryMiB,
-      diskSizeMiB,
-      envdVersion: ENVD_VERSION,
-      envdAccessToken,
-      allowInternetAccess: cmd.allowInternetAccess,
-      autoPause: cmd.autoPause,
-      autoPauseMemory: cmd.autoPauseMemory,
-      autoResume: cmd.autoResume,
-      timeoutSeconds: cmd.timeoutSeconds,
-      pausedAt: null,
-      pausedMemory: null,
-      startedAt: now,
-      runtimeStartedAt: now,
-      endAt: deadlineFor(team, now, cmd.timeoutSeconds, now),
-      address: null,
-      envdPort: null,
-    };
-  }
-
   get(team: Team, sandboxId: string): SandboxRecord {
     const record = this.o.store.getSandbox(sandboxId);
     if (!record || record.teamId !== team.id || !visibleStates.includes(record.state)) {
@@ -193,7 +151,11 @@ export class SandboxService {
     await this.#queue.run(sandboxId, () => this.#ops.kill(this.get(team, sandboxId), 'user'));
   }
 
-  /** Sets the deadline to now + timeout (may shorten or extend), as E2B's setTimeout does; 0 expires it now. */
+  /**
+   * Sets the deadline to now + timeout (may shorten or extend), as E2B's setTimeout does. A
+   * deadline already reached (timeout 0, or a plan window used up) expires the sandbox before the
+   * call answers, so the caller's next request finds it killed (or paused), not half-way there.
+   */
   async setTimeout(team: Team, sandboxId: string, timeoutSeconds: number): Promise<void> {
     this.get(team, sandboxId);
     await this.#queue.run(sandboxId, async () => {
@@ -203,6 +165,11 @@ export class SandboxService {
         cause: 'user',
         patch: { endAt },
         detail: new Date(endAt).toISOString(),
+      });
+      if (endAt > this.o.clock.now()) return;
+      // The deadline's own outcome: a failure here is the scheduler's to retry, not the caller's error.
+      await this.#expiry.expire(sandboxId).catch((err: unknown) => {
+        this.o.logger.warn('expiry after setTimeout failed', { sandboxId, err });
       });
     });
   }
