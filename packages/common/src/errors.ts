@@ -12,6 +12,7 @@ export type ErrorKind =
   | 'not-acceptable'
   | 'conflict'
   | 'busy'
+  | 'unprocessable'
   | 'range-not-satisfiable'
   | 'exhausted'
   | 'unavailable'
@@ -29,6 +30,11 @@ export const errorCatalog = {
   TEMPLATE_NOT_FOUND: { kind: 'not-found', message: 'template not found' },
   ROUTE_NOT_FOUND: { kind: 'not-found', message: 'no such route' },
   INVALID_TRANSITION: { kind: 'conflict', message: 'operation not allowed in the current state' },
+  IDEMPOTENCY_REQUEST_MISMATCH: {
+    kind: 'unprocessable',
+    message: 'this Idempotency-Key was used with a different request',
+    errorCode: 'idempotency_request_mismatch',
+  },
   SANDBOX_NOT_RUNNING: { kind: 'unavailable', message: 'sandbox is not running' },
   SHUTTING_DOWN: { kind: 'unavailable', message: 'the server is shutting down' },
   /** The sandbox could not be frozen or dumped; it was thawed and runs on, reachable as before. */
@@ -60,9 +66,15 @@ export const errorCatalog = {
   PORT_UNREACHABLE: { kind: 'bad-gateway', message: 'nothing listens on that port in the sandbox' },
   DEADLINE_EXCEEDED: { kind: 'deadline-exceeded', message: 'context deadline exceeded' },
   INTERNAL: { kind: 'internal', message: 'internal error' },
-} as const satisfies Record<string, { kind: ErrorKind; message: string }>;
+} as const satisfies Record<string, { kind: ErrorKind; message: string; errorCode?: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;
+
+/** E2B's machine-readable `error_code` for this catalog code, where E2B's API defines one. */
+export function e2bErrorCode(code: ErrorCode): string | undefined {
+  const entry = errorCatalog[code];
+  return 'errorCode' in entry ? entry.errorCode : undefined;
+}
 
 const brand = Symbol.for('sandboxd.error');
 

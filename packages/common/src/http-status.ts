@@ -14,6 +14,7 @@ const statusByKind: Record<ErrorKind, number> = {
   'not-acceptable': 406,
   conflict: 409,
   busy: 409,
+  unprocessable: 422,
   'range-not-satisfiable': 416,
   exhausted: 429,
   'insufficient-storage': 507,

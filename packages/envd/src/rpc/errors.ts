@@ -20,6 +20,7 @@ const codeByKind: Record<ErrorKind, Code> = {
   conflict: Code.AlreadyExists,
   // In use (a mount point, a running program): the state, not the request, is the obstacle.
   busy: Code.FailedPrecondition,
+  unprocessable: Code.FailedPrecondition,
   exhausted: Code.ResourceExhausted,
   unavailable: Code.Unavailable,
   'bad-gateway': Code.Unavailable,

@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics/registry.js';
 import type { Store } from '../store/store.js';
 import { toApiError } from './errors.js';
 import { mountEventRoutes } from './events.js';
+import { IdempotencyKeys } from './idempotency.js';
 import { mountMetadataRoutes } from './metadata.js';
 import { mountPauseResumeRoutes } from './pause-resume.js';
 import type { ApiEnv } from './request.js';
@@ -73,7 +74,12 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
 
   const schemas = buildSchemas(deps.config);
   const wire = { domain: deps.publicDomain };
-  mountSandboxRoutes(app, deps.service, schemas, deps.config, deps.metrics, wire);
+  const idempotency = new IdempotencyKeys({
+    windowMs: 24 * 3600 * 1000,
+    maxEntries: 10_000,
+    now: () => deps.clock.now(),
+  });
+  mountSandboxRoutes(app, deps.service, schemas, deps.config, deps.metrics, wire, idempotency);
   mountPauseResumeRoutes(app, deps.service, schemas, deps.config, wire);
   mountMetadataRoutes(app, deps.service, schemas, wire);
   mountEventRoutes(app, deps.service);

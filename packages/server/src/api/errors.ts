@@ -1,9 +1,11 @@
-import { httpStatusForKind, type Logger, SandboxdError } from '@sandboxd/common';
+import { e2bErrorCode, httpStatusForKind, type Logger, SandboxdError } from '@sandboxd/common';
 import { HTTPException } from 'hono/http-exception';
 
 export interface ApiErrorBody {
   code: number;
   message: string;
+  /** E2B's machine-readable code, for the errors E2B names (e.g. idempotency_request_mismatch). */
+  error_code?: string;
 }
 
 /**
@@ -27,7 +29,12 @@ export function toApiError(
   // Whole seconds: the 2.51 SDK retries a 429 only when Retry-After is an integer.
   const headers: Record<string, string> =
     known.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(Math.ceil(known.retryAfterSeconds)) };
-  return { status, body: { code: status, message: known.message }, headers };
+  const errorCode = e2bErrorCode(known.code);
+  return {
+    status,
+    body: { code: status, message: known.message, ...(errorCode ? { error_code: errorCode } : {}) },
+    headers,
+  };
 }
 
 function asCatalogError(err: unknown): SandboxdError {

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { SandboxService } from '../lifecycle/sandbox-service.js';
 import type { Metrics } from '../metrics/registry.js';
 import { toListedSandboxWire, toSandboxDetailWire, toSandboxWire, type WireContext } from './dto.js';
+import type { IdempotencyKeys } from './idempotency.js';
 import { encodeCursor, parseListQuery } from './list-query.js';
 import { type ApiEnv, jsonBody, sandboxIdParam } from './request.js';
 import { parseInput, type Schemas } from './schemas.js';
@@ -16,26 +17,34 @@ export function mountSandboxRoutes(
   config: Readonly<Config>,
   metrics: Metrics,
   wire: WireContext,
+  idempotency: IdempotencyKeys,
 ) {
   const maxListLimit = 100;
 
   const create = (secureByDefault: boolean) => async (c: Context<ApiEnv>) => {
-    const body = parseInput(schemas.newSandbox, await jsonBody(c));
-    const endTimer = metrics.sandboxCreateSeconds.startTimer();
-    const record = await service.create(c.get('team'), {
-      templateId: body.templateID,
-      timeoutSeconds: body.timeout ?? config.sandbox.defaultTimeoutSeconds,
-      metadata: body.metadata ?? {},
-      envVars: body.envVars ?? {},
-      secure: secureByDefault || body.secure === true,
-      allowInternetAccess: body.allow_internet_access ?? true,
-      // SDK: lifecycle.onTimeout 'pause' → autoPause; { action: 'pause', keepMemory } → autoPauseMemory.
-      autoPause: body.autoPause ?? false,
-      autoPauseMemory: body.autoPauseMemory ?? true,
-      autoResume: body.autoResume?.enabled ?? false,
+    const raw = await jsonBody(c);
+    const body = parseInput(schemas.newSandbox, raw);
+    const team = c.get('team');
+    // A retry with the same Idempotency-Key gets the first attempt's answer, not a second sandbox.
+    const request = { path: c.req.path, body: raw };
+    const answer = await idempotency.run(team.id, c.req.header('idempotency-key'), request, async () => {
+      const endTimer = metrics.sandboxCreateSeconds.startTimer();
+      const record = await service.create(team, {
+        templateId: body.templateID,
+        timeoutSeconds: body.timeout ?? config.sandbox.defaultTimeoutSeconds,
+        metadata: body.metadata ?? {},
+        envVars: body.envVars ?? {},
+        secure: secureByDefault || body.secure === true,
+        allowInternetAccess: body.allow_internet_access ?? true,
+        // SDK: lifecycle.onTimeout 'pause' → autoPause; { action: 'pause', keepMemory } → autoPauseMemory.
+        autoPause: body.autoPause ?? false,
+        autoPauseMemory: body.autoPauseMemory ?? true,
+        autoResume: body.autoResume?.enabled ?? false,
+      });
+      endTimer();
+      return { status: 201, body: toSandboxWire(record, wire) };
     });
-    endTimer();
-    return c.json(toSandboxWire(record, wire), 201);
+    return c.json(answer.body, answer.status as 201);
   };
   app.post('/sandboxes', create(false));
   app.post('/v2/sandboxes', create(true));
