@@ -1,5 +1,5 @@
 /**
- * envd's entry point, started by tini as PID 1's child (§4 of DESIGN.md): read the config,
+ * envd's entry point, started by tini as PID 1's child (see ARCHITECTURE.md, the runtime): read the config,
  * listen, and take user processes down with us on SIGTERM.
  */
 import { createLogger } from '@sandboxd/common';

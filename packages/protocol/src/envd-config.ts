@@ -44,7 +44,7 @@ export function decodeEnvdBootConfig(value: string): EnvdBootConfig {
   return parsed;
 }
 
-/** Headers the E2B SDK sends to envd through the sandbox proxy (e2b-protocol §1.3). */
+/** Headers the E2B SDK sends to envd through the sandbox proxy (which sandbox, which port, the token). */
 export const SANDBOX_ID_HEADER = 'e2b-sandbox-id';
 export const SANDBOX_PORT_HEADER = 'e2b-sandbox-port';
 export const ACCESS_TOKEN_HEADER = 'x-access-token';

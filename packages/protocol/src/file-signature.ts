@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Signed /files URLs (e2b-protocol §3.2.4), for plain `fetch(downloadUrl)` clients that cannot
+ * Signed /files URLs, for plain `fetch(downloadUrl)` clients that cannot
  * set headers. sig = "v1_" + unpadded base64(sha256("<path>:<op>:<user>:<token>[:<expiration>]")),
  * where path is exactly as sent (not resolved) and user is empty when none was named.
  * Part of the wire contract: envd verifies it, and the sandbox proxy uses it to find which

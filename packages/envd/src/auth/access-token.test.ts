@@ -1,4 +1,4 @@
-/** The access token over the wire, with the official SDK as the client (e2b-protocol §1.5, §3.2.4). */
+/** The access token over the wire (X-Access-Token, signed URLs), with the official SDK as the client. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AuthenticationError } from 'e2b';

@@ -1,5 +1,5 @@
 /**
- * The sandbox's access token (e2b-protocol §1.5): when configured, every request except
+ * The sandbox's access token (`envdAccessToken` of the sandbox): when configured, every request except
  * GET /health must carry `X-Access-Token` equal to it. Compared in constant time so response
  * timing does not leak how much of a guess was right.
  */

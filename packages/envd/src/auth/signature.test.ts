@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SandboxdError } from '@sandboxd/common';
 import { fileSignature } from '@sandboxd/protocol';
+import { getSignature } from 'e2b';
 import { verifyFileSignature } from './signature.js';
 
 const token = '0tQG31xiMp0IOQfaz9dcwi72L1CPo8e0';
 
-test('matches the test vector of e2b-protocol §3.2.4', () => {
-  assert.equal(
-    fileSignature({ path: 'hello.txt', operation: 'read', username: 'user', accessToken: token }),
-    'v1_gUtH/s9YCJWgCizjfUxuWfhFE4QSydOWEIIvfLwDr6E',
-  );
+test('matches the signature the official SDK computes (getSignature)', async () => {
+  const ours = fileSignature({ path: 'hello.txt', operation: 'read', username: 'user', accessToken: token });
+  assert.equal(ours, 'v1_gUtH/s9YCJWgCizjfUxuWfhFE4QSydOWEIIvfLwDr6E');
+  const sdk = await getSignature({ path: 'hello.txt', operation: 'read', user: 'user', envdAccessToken: token });
+  assert.equal(ours, sdk.signature);
 });
 
 test('verification: missing, wrong, expired, valid', () => {

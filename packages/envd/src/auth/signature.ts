@@ -1,5 +1,5 @@
 /**
- * Verifies signed /files URLs (e2b-protocol §3.2.4); the formula itself is wire contract and
+ * Verifies signed /files URLs (`signature`, `signature_expiration` queries); the formula itself is wire contract and
  * lives in @sandboxd/protocol.
  */
 import { SandboxdError } from '@sandboxd/common';

@@ -1,8 +1,8 @@
 /**
- * Which encoding a /files download is sent in (§3.2.2). The SDK's `read(path, {gzip:true})` asks
+ * Which encoding a /files download is sent in. The SDK's `read(path, {gzip:true})` asks
  * with exactly `Accept-Encoding: gzip`; plain fetch (undici) adds `gzip, deflate` to every
  * request. gzip costs ~100 MB/s of envd CPU, so it is used only when gzip is the one coding the
- * client names; any broader list gets identity, which RFC 9110 §12.5.3 keeps acceptable unless
+ * client names; any broader list gets identity, which RFC 9110 (section 12.5.3) keeps acceptable unless
  * excluded. A client that excludes identity and does not take gzip gets 406, as in E2B's envd.
  */
 export type DownloadEncoding = 'gzip' | 'identity' | 'unacceptable';

@@ -118,6 +118,6 @@ function exactly(length: number, filePath: string): (source: AsyncIterable<Buffe
       seen += chunk.length;
       yield chunk;
     }
-    if (seen < length) throw new Error(`'${filePath}' shrank while it was read`);
+    if (seen < length) throw new SandboxdError('INTERNAL', `'${filePath}' shrank while it was read`);
   };
 }

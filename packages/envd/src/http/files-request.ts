@@ -1,6 +1,6 @@
 /**
- * What every /files request needs before touching the disk: authentication (token or signed URL,
- * §3.2.4), the requesting user (`username` query, unknown → 401) and the raw `path` query.
+ * What every /files request needs before touching the disk: authentication (token or signed URL),
+ * the requesting user (`username` query, unknown → 401) and the raw `path` query.
  */
 import type { IncomingMessage } from 'node:http';
 import { SandboxdError } from '@sandboxd/common';

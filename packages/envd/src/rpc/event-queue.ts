@@ -1,7 +1,7 @@
 /**
  * A push → pull bridge from process/watch callbacks to a server-stream generator. While nothing
  * arrives for `keepaliveMs`, the iterator yields KEEPALIVE so proxies and load balancers keep the
- * idle stream open (§3.3.5). Iteration ends on close() or when `signal` aborts (client gone or
+ * idle stream open (the SDK's Keepalive-Ping-Interval). Iteration ends on close() or when `signal` aborts (client gone or
  * deadline passed); the pushing side never blocks, but it can watch `pendingWeight` (e.g. bytes
  * not yet sent to a slow client) and `onTake` to apply backpressure at its own source.
  */

@@ -1,5 +1,5 @@
 /**
- * The user an RPC acts as: `Authorization: Basic base64("<name>:")` (empty password, §3.1), or
+ * The user an RPC acts as: `Authorization: Basic base64("<name>:")` (empty password), or
  * the configured default user. An unknown name is `unauthenticated`, as in E2B's envd.
  */
 import { SandboxdError } from '@sandboxd/common';

@@ -1,5 +1,5 @@
 /**
- * File metadata as E2B stores it: one `user.e2b.<key>` xattr per key (e2b-protocol §3.2.3, §3.5),
+ * File metadata as E2B stores it: one `user.e2b.<key>` xattr per key (set by X-Metadata-* upload headers),
  * so metadata set with Python's os.setxattr inside the sandbox shows up in getInfo() too. Node has
  * no xattr API; one long-lived `envd-helper xattr` process per envd answers get/set requests over
  * a pipe, in order (runtime/native/envd-helper.c). Started on first use, restarted if it dies.

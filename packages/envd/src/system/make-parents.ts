@@ -1,6 +1,6 @@
 /**
  * `mkdir -p` that hands every directory it creates to the requesting user, so a write as `user`
- * to `/0/x.txt` leaves `/0` owned by `user` (e2b-protocol §3.1 privilege model). Existing
+ * to `/0/x.txt` leaves `/0` owned by `user`, as E2B's envd does. Existing
  * directories keep their owner.
  */
 import fs from 'node:fs/promises';

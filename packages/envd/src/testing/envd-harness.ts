@@ -1,6 +1,6 @@
 /**
  * Test harness: runs the real envd bundle as a child process on 127.0.0.1 and a tiny fake control
- * plane, and points the official `e2b` SDK at both through its env vars (e2b-protocol §1.1).
+ * plane, and points the official `e2b` SDK at both through its env vars (E2B_SANDBOX_URL, E2B_API_URL).
  * Everything made here is torn down through `t.after`, even when the test fails.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -121,7 +121,7 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Just enough of the control plane for `Sandbox.create()` / `kill()` (§2.1): every create
+ * Just enough of the control plane for `Sandbox.create()` / `kill()`: every create
  * returns the same sandbox with the given envd access token.
  */
 export async function startFakeControlPlane(t: TestContext, envdAccessToken?: string): Promise<string> {

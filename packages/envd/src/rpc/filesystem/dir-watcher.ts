@@ -3,7 +3,7 @@
  * verb (runtime/native/envd-helper.c): Node's fs.watch folds every event into "rename"/"change",
  * which loses RENAME and CHMOD. One watch per directory; a subdirectory created (or moved in)
  * later is watched as soon as its event is seen, so a write inside it is reported as
- * `sub/file` (§3.5). Ops map as fsnotify (and so E2B's envd) maps them: IN_CREATE and
+ * `sub/file`, as E2B's envd names it. Ops map as fsnotify (and so E2B's envd) maps them: IN_CREATE and
  * IN_MOVED_TO → CREATE, IN_MODIFY → WRITE, IN_DELETE → REMOVE, IN_MOVED_FROM → RENAME,
  * IN_ATTRIB → CHMOD; one event per op bit.
  * Lifecycle: start() resolves once the root (and, when recursive, its subtree) is watched;

@@ -49,8 +49,14 @@ export function filesystemService(
       throw new SandboxdError('INVALID_REQUEST', `path '${target}' is on a network mount`);
     }
     const watcher = new DirWatcher(config.envdHelper, target, req.recursive, onEvent);
-    await watcher.start().catch((err) => {
+    await watcher.start().catch((err: NodeJS.ErrnoException) => {
       watcher.close();
+      // inotify's ENOSPC is its watch limit, not the disk.
+      if (err.code === 'ENOSPC') {
+        throw new SandboxdError('CAPACITY_EXHAUSTED', `too many directories to watch under '${target}'`, {
+          cause: err,
+        });
+      }
       throw errnoToError(err, target);
     });
     return watcher;

@@ -1,6 +1,6 @@
 /**
  * Is a path on a network filesystem? inotify sees only local changes there, so WatchDir refuses
- * such paths unless the client opts in with `allowNetworkMounts` (§3.5).
+ * such paths unless the client opts in with `allowNetworkMounts`, as E2B's envd does.
  */
 import fs from 'node:fs/promises';
 

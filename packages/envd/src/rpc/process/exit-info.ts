@@ -1,5 +1,5 @@
 /**
- * How a process ended, in the shape of E2B's EndEvent (§3.4): `exitCode` −1 and `exited:false`
+ * How a process ended, in the shape of E2B's EndEvent: `exitCode` −1 and `exited:false`
  * when a signal killed it, `status` worded like Go's os.ProcessState ("exit status 3",
  * "signal: killed"), and `error` set for every unsuccessful end.
  */

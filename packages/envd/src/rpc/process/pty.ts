@@ -1,5 +1,5 @@
 /**
- * Pseudo-terminals for pty.create (§3.4). Node can open /dev/ptmx but cannot unlock it, make it a
+ * Pseudo-terminals for pty.create (Start with `pty`). Node can open /dev/ptmx but cannot unlock it, make it a
  * controlling terminal or set its window size (ioctls), so a ~100-line static C helper
  * (runtime/native/envd-helper.c, bind-mounted at /opt/sandboxd/envd-helper) does exactly those
  * and then execs the command: envd keeps the master end itself and there is no relay process,
