@@ -7,6 +7,7 @@ export {
   buildTemplate,
   defaultTemplatesDir,
   isTemplateBuilt,
+  isTemplateCurrent,
   type TemplateProgress,
   templateRootfs,
 } from './images/index.js';

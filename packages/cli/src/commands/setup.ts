@@ -1,5 +1,5 @@
 import { buildEnvdBundle } from '@sandboxd/envd/build';
-import { buildTemplate, ensureHelpers, isTemplateBuilt } from '@sandboxd/runtime';
+import { buildTemplate, ensureHelpers, isTemplateCurrent } from '@sandboxd/runtime';
 import type { Config } from '@sandboxd/server';
 import { buildCriu, isCriuInstalled } from '../criu-build.js';
 import { installHostPackages, missingHostPackages } from '../host-packages.js';
@@ -36,7 +36,8 @@ export async function setup(config: Readonly<Config>): Promise<void> {
   await progress.step('Bundling envd', async () => {
     await buildEnvdBundle(config.envdBundlePath);
   });
-  const built = await isTemplateBuilt(config.templatesDir, 'base');
+  // A template built from an older recipe is rebuilt (buildTemplate compares the recipe's hash).
+  const built = await isTemplateCurrent('base', config.templatesDir);
   await progress.step(
     built ? "Template 'base' ready" : "Building template 'base' (debootstrap + apt, a few minutes once)",
     async (update) => {

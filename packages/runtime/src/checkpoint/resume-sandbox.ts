@@ -3,6 +3,7 @@ import { type Logger, SandboxdError } from '@sandboxd/common';
 import { loopsUnder, mountsUnder, removeTree } from '../process/mounts.js';
 import type { StepTimer } from '../process/step-timer.js';
 import { mountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
+import { prepareBootId } from '../runc/boot-identity.js';
 import { type BindSources, updateResumeConfig } from '../runc/resume-config.js';
 import type { RuncCli } from '../runc/runc-cli.js';
 import type { SandboxPaths } from '../runc/sandbox-paths.js';
@@ -81,6 +82,7 @@ async function resume(input: ResumeInput): Promise<number> {
   });
   await removeTree(paths.criuWork);
   const pid = await timer.step(input.restoreMemory ? 'restore' : 'runc-run', async () => {
+    await prepareBootId(paths, input.restoreMemory ? 'restore' : 'boot');
     if (!input.restoreMemory) return runc.run(sandboxId, paths.dir, { log: paths.runcLog, pid: paths.pidFile });
     await shareImagesDir(paths.images, record.uidBase);
     return runc.restore(sandboxId, paths.dir, {

@@ -41,7 +41,9 @@ export async function checkHost(
       kernelSupportsIdmap(),
       isTemplateBuilt(templatesDir, template),
       // The envd helper is not checked: the runtime builds the version its source asks for at start-up.
-      Promise.all([exists(helpers.idmount), exists(helpers.netHook)]).then((r) => r.every(Boolean)),
+      Promise.all([exists(helpers.idmount), exists(helpers.netHook), exists(helpers.bootIdHook)]).then((r) =>
+        r.every(Boolean),
+      ),
       ...v1Controllers.map((c) => exists(`/sys/fs/cgroup/${c}/cgroup.procs`)),
     ]);
   const controllersOk = controllers.every(Boolean);

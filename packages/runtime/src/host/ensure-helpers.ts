@@ -12,6 +12,8 @@ export interface HelperPaths {
   idmount: string;
   /** OCI prestart hook that plumbs the sandbox's veth (see native/nethook.sh). */
   netHook: string;
+  /** OCI prestart hook that binds the sandbox's own boot id (see native/bootid-hook.sh). */
+  bootIdHook: string;
   /**
    * envd's native helper (terminals, inotify), bind-mounted into every sandbox (see
    * native/envd-helper.c): `envd-helper-<hash of source and build>`, never rewritten.
@@ -39,6 +41,7 @@ export function helperPaths(helpersDir: string, sourcesDir: string = nativeDir):
   return {
     idmount: path.join(helpersDir, 'idmount'),
     netHook: path.join(helpersDir, 'nethook.sh'),
+    bootIdHook: path.join(helpersDir, 'bootid-hook.sh'),
     envdHelper: path.join(helpersDir, `envd-helper-${hash}`),
   };
 }
@@ -68,12 +71,17 @@ export async function ensureHelpers(
     await runCommand('gcc', [...envdHelperFlags, '-o', tmp, source], { timeoutMs: 60_000 });
     await installOnce(tmp, paths.envdHelper);
   }
-  const hookSource = path.join(sourcesDir, 'nethook.sh');
-  if (await isStale(paths.netHook, hookSource)) {
-    const tmp = tmpName(paths.netHook);
-    await fs.copyFile(hookSource, tmp);
-    await fs.chmod(tmp, 0o755);
-    await fs.rename(tmp, paths.netHook);
+  for (const [name, target] of [
+    ['nethook.sh', paths.netHook],
+    ['bootid-hook.sh', paths.bootIdHook],
+  ] as const) {
+    const hookSource = path.join(sourcesDir, name);
+    if (await isStale(target, hookSource)) {
+      const tmp = tmpName(target);
+      await fs.copyFile(hookSource, tmp);
+      await fs.chmod(tmp, 0o755);
+      await fs.rename(tmp, target);
+    }
   }
   return paths;
 }

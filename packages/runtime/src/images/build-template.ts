@@ -6,6 +6,7 @@ import { acquireBuildLock } from './build-lock.js';
 import { configureTemplate } from './configure-template.js';
 import {
   defaultTemplatesDir,
+  isTemplateBuilt,
   readTemplateMarker,
   type TemplateMarker,
   templateMarkerName,
@@ -28,6 +29,13 @@ export interface BuildTemplateResult {
   /** False when an up-to-date build was already there. */
   built: boolean;
   recipeHash: string;
+}
+
+/** True when the template is built from its recipe as it is now (a changed recipe means a rebuild). */
+export async function isTemplateCurrent(name: string, templatesDir: string = defaultTemplatesDir): Promise<boolean> {
+  const recipe = recipes[name];
+  if (!recipe || !(await isTemplateBuilt(templatesDir, name))) return false;
+  return (await readTemplateMarker(templatesDir, name))?.recipeHash === recipeHash(recipe);
 }
 
 /**

@@ -82,6 +82,9 @@ async function writeSystemFiles(recipe: TemplateRecipe, rootfs: string): Promise
   );
   await fs.writeFile(etc('resolv.conf'), 'nameserver 1.1.1.1\nnameserver 8.8.8.8\n');
   await fs.rm(path.join(rootfs, 'usr/sbin/policy-rc.d'), { force: true });
+  // Every sandbox gets its own machine id at create (rootfs/machine-id.ts); one in the template
+  // would be shared by all of them.
+  for (const id of ['etc/machine-id', 'var/lib/dbus/machine-id']) await fs.rm(path.join(rootfs, id), { force: true });
   for (const dir of ['var/lib/apt/lists', 'var/cache/apt', 'var/log/apt', 'tmp', 'var/tmp']) {
     await emptyDir(path.join(rootfs, dir));
   }

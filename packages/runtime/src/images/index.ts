@@ -2,6 +2,7 @@ export {
   type BuildTemplateOptions,
   type BuildTemplateResult,
   buildTemplate,
+  isTemplateCurrent,
   type TemplateProgress,
 } from './build-template.js';
 export { defaultTemplatesDir, isTemplateBuilt, templateRootfs } from './template-paths.js';

@@ -16,13 +16,15 @@ export interface TemplateRecipe {
 
 /** E2B's `base` template: user `user`, passwordless sudo, python, node, git, build tools. */
 export const baseRecipe: TemplateRecipe = {
-  revision: 1,
+  revision: 2,
   suite: 'bookworm',
   mirror: 'http://deb.debian.org/debian',
   packages: [
     'bash',
     'sudo',
     'python3',
+    // `python` as well: agents call it, and E2B's base has it.
+    'python-is-python3',
     'python3-pip',
     'python3-venv',
     'nodejs',

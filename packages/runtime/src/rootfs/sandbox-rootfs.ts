@@ -3,6 +3,7 @@ import path from 'node:path';
 import { runCommand } from '../process/run-command.js';
 import { settleAll } from '../process/settle-all.js';
 import type { StepTimer } from '../process/step-timer.js';
+import { writeMachineId } from './machine-id.js';
 
 /**
  * The sandbox's root filesystem, its mount points under `mountDir`:
@@ -66,6 +67,7 @@ export async function mountSandboxRootfs(o: MountRootfsOptions): Promise<void> {
     // the sandbox's user namespace, locks) the flags, so nosuid here would break sudo inside.
     // Host users cannot reach it anyway: see makeMountDir.
     await runCommand('mount', ['-t', 'overlay', 'overlay', '-o', `nodev,${layers}`, paths.rootfs]);
+    if (o.newDisk ?? true) await writeMachineId(paths.rootfs, o.uidBase);
   });
 }
 

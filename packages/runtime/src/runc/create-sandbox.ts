@@ -8,6 +8,7 @@ import { mountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
 import type { SandboxSpec } from '../runtime.js';
 import { idCount } from '../slots/slot.js';
 import type { SlotClaims } from '../slots/slot-claims.js';
+import { prepareBootId } from './boot-identity.js';
 import { buildOciSpec } from './oci-spec.js';
 import type { RuncCli } from './runc-cli.js';
 import type { SandboxPaths } from './sandbox-paths.js';
@@ -73,6 +74,7 @@ export async function createSandbox(input: CreateInput): Promise<{ address: stri
     nodeBinary: input.nodeBinary,
     envdBundlePath: input.envdBundlePath,
     envdHelper: input.helpers.envdHelper,
+    bootId: { hook: input.helpers.bootIdHook, file: paths.bootIdSource, criuConfig: paths.criuConfig },
     netHook: {
       path: input.helpers.netHook,
       veth: slot.veth,
@@ -97,9 +99,10 @@ export async function createSandbox(input: CreateInput): Promise<{ address: stri
       }),
     ),
   ]);
-  const pid = await timer.step('runc-run', () =>
-    input.runc.run(sandboxId, paths.dir, { log: paths.runcLog, pid: paths.pidFile }),
-  );
+  const pid = await timer.step('runc-run', async () => {
+    await prepareBootId(paths, 'boot');
+    return input.runc.run(sandboxId, paths.dir, { log: paths.runcLog, pid: paths.pidFile });
+  });
   await timer.step('health', () => input.waitForHealth(slot.address, pid));
   return { address: slot.address, pid };
 }

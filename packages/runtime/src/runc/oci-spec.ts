@@ -21,6 +21,8 @@ export interface OciSpecInput {
   envdBundlePath: string;
   envdHelper: string;
   netHook: { path: string; veth: string; hostCidr: string; sandboxCidr: string };
+  /** The boot id hook, the sandbox's boot id file and the CRIU config that declares its mount. */
+  bootId: { hook: string; file: string; criuConfig: string };
 }
 
 /** Docker's default capability set: no SYS_ADMIN, NET_ADMIN, SYS_PTRACE, SYS_MODULE, … */
@@ -129,8 +131,15 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
           env: [hostPath],
           timeout: 10,
         },
+        {
+          path: input.bootId.hook,
+          args: [input.bootId.hook, input.bootId.file, input.rootfs],
+          env: [hostPath],
+          timeout: 10,
+        },
       ],
     },
+    annotations: { 'org.criu.config': input.bootId.criuConfig },
     linux: {
       uidMappings: [{ containerID: 0, hostID: input.uidBase, size: input.idCount }],
       gidMappings: [{ containerID: 0, hostID: input.uidBase, size: input.idCount }],

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { RootfsPaths } from '../rootfs/sandbox-rootfs.js';
+import type { BootIdentityPaths } from './boot-identity.js';
 
 /**
  * Where one sandbox's things live:
@@ -16,7 +17,7 @@ import type { RootfsPaths } from '../rootfs/sandbox-rootfs.js';
  *                                sandboxes/ is 0711 (not listable), <id>/ is root:<uidBase> 0710, so
  *                                only root and that sandbox's root get in (rootfs/sandbox-rootfs.ts).
  */
-export interface SandboxPaths extends RootfsPaths {
+export interface SandboxPaths extends RootfsPaths, BootIdentityPaths {
   dir: string;
   mountDir: string;
   config: string;
@@ -60,5 +61,8 @@ export function sandboxPaths(stateDir: string, runDir: string, sandboxId: string
     images: path.join(dir, 'checkpoint'),
     imagesPartial: path.join(dir, 'checkpoint.partial'),
     criuWork: path.join(dir, 'criu'),
+    bootId: path.join(dir, 'boot_id'),
+    bootIdSource: path.join(mountDir, 'boot_id'),
+    criuConfig: path.join(dir, 'criu.conf'),
   };
 }
