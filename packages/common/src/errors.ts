@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'not-found'
   | 'method-not-allowed'
   | 'not-acceptable'
+  | 'unsupported-media-type'
   | 'conflict'
   | 'busy'
   | 'unprocessable'
@@ -61,6 +62,7 @@ export const errorCatalog = {
     kind: 'not-acceptable',
     message: 'no acceptable encoding found, supported: [identity, gzip]',
   },
+  UNSUPPORTED_MEDIA_TYPE: { kind: 'unsupported-media-type', message: 'unsupported content type' },
   RANGE_NOT_SATISFIABLE: { kind: 'range-not-satisfiable', message: 'requested range not satisfiable' },
   SANDBOX_NOT_INITIALISED: { kind: 'unavailable', message: 'sandbox is not initialised yet' },
   PORT_UNREACHABLE: { kind: 'bad-gateway', message: 'nothing listens on that port in the sandbox' },

@@ -12,6 +12,7 @@ const statusByKind: Record<ErrorKind, number> = {
   'not-found': 404,
   'method-not-allowed': 405,
   'not-acceptable': 406,
+  'unsupported-media-type': 415,
   conflict: 409,
   busy: 409,
   unprocessable: 422,

@@ -66,6 +66,11 @@ export function createEnvd(config: EnvdConfig, log: Logger): Envd {
       void handleFiles(req, res, url.searchParams, config, log, metadata);
       return;
     }
+    const refused = refuseRpc(req, url.pathname);
+    if (refused) {
+      sendError(res, refused, log, refused.code === 'METHOD_NOT_ALLOWED' ? { allow: 'POST' } : {});
+      return;
+    }
     rpc(req, res);
   });
   server.on('connect', (req, socket, head) => {
@@ -88,4 +93,22 @@ function handleEnvs(req: http.IncomingMessage, res: http.ServerResponse, config:
   } else {
     sendJson(res, 200, config.envVars);
   }
+}
+
+const rpcPaths = /^\/(?:process\.Process|filesystem\.Filesystem)\//;
+const rpcContentTypes =
+  /^application\/(?:json|proto|connect\+(?:json|proto)|grpc(?:-web(?:-text)?)?(?:\+(?:json|proto))?)\s*(?:;|$)/i;
+
+/**
+ * What connect-es would refuse with a bare status and no body (a GET, a non-RPC content type):
+ * refused here instead, with the catalog's status and body.
+ */
+function refuseRpc(req: http.IncomingMessage, pathname: string): SandboxdError | undefined {
+  if (!rpcPaths.test(pathname)) return undefined;
+  if (req.method !== 'POST') return new SandboxdError('METHOD_NOT_ALLOWED', `method ${req.method} not allowed`);
+  const type = req.headers['content-type'] ?? '';
+  if (!rpcContentTypes.test(type)) {
+    return new SandboxdError('UNSUPPORTED_MEDIA_TYPE', `unsupported content type '${type}' for an RPC`);
+  }
+  return undefined;
 }

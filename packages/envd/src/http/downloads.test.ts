@@ -59,7 +59,7 @@ test('a file past the first MiB is streamed whole; Range and HEAD keep exact len
   assert.equal(head.headers.get('content-length'), '12');
 });
 
-test('406, 416 and 405 answer the catalog body', async (t) => {
+test('406, 416, 405, 415 and 404 answer the catalog body', async (t) => {
   const envd = await startEnvd(t);
   const file = path.join(envd.workdir, 'ten.txt');
   fs.writeFileSync(file, '0123456789');
@@ -81,6 +81,19 @@ test('406, 416 and 405 answer the catalog body', async (t) => {
   assert.equal(put.status, 405);
   assert.equal(put.headers.get('allow'), 'GET, HEAD, POST');
   assert.deepEqual(await put.json(), { code: 405, message: 'method PUT not allowed' });
+
+  // What connect-es would answer bare (no body) comes from the catalog too.
+  const rpcGet = await fetch(`${envd.url}/filesystem.Filesystem/Stat`);
+  assert.equal(rpcGet.status, 405);
+  assert.equal(rpcGet.headers.get('allow'), 'POST');
+  assert.deepEqual(await rpcGet.json(), { code: 405, message: 'method GET not allowed' });
+  const rpcText = await fetch(`${envd.url}/filesystem.Filesystem/Stat`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain' },
+    body: '{}',
+  });
+  assert.equal(rpcText.status, 415);
+  assert.equal(((await rpcText.json()) as { code: number }).code, 415);
 
   const unknown = await fetch(`${envd.url}/no/such/route`);
   assert.equal(unknown.status, 404);

@@ -13,9 +13,10 @@ const codeByKind: Record<ErrorKind, Code> = {
   unauthenticated: Code.Unauthenticated,
   forbidden: Code.PermissionDenied,
   'not-found': Code.NotFound,
-  // The three HTTP-only kinds below never come out of an RPC handler; the closest codes.
+  // The HTTP-only kinds below never come out of an RPC handler; the closest codes.
   'method-not-allowed': Code.Unimplemented,
   'not-acceptable': Code.InvalidArgument,
+  'unsupported-media-type': Code.InvalidArgument,
   'range-not-satisfiable': Code.OutOfRange,
   conflict: Code.AlreadyExists,
   // In use (a mount point, a running program): the state, not the request, is the obstacle.
