@@ -31,13 +31,11 @@ export class Expiry {
 
   /** The caller holds the sandbox's queue. */
   async expire(sandboxId: string): Promise<void> {
+    this.#forgetStopped();
     const record = this.d.store.getSandbox(sandboxId);
     // A setTimeout or connect may have moved the deadline while this waited in the queue.
     const now = this.d.clock.now();
-    if (record?.state !== 'running' || record.endAt > now) {
-      if (record?.state !== 'running') this.#failedPauses.delete(sandboxId);
-      return;
-    }
+    if (record?.state !== 'running' || record.endAt > now) return;
     this.d.hooks?.expired?.(now - record.endAt);
     if (!record.autoPause) {
       await this.d.ops.kill(record, 'timeout');
@@ -48,6 +46,22 @@ export class Expiry {
       this.#failedPauses.delete(sandboxId);
     } catch (err) {
       await this.#pauseFailed(sandboxId, err);
+    }
+  }
+
+  /** The owner moved the deadline (setTimeout, connect): the next one gets its own attempts. */
+  deadlineMoved(sandboxId: string): void {
+    this.#failedPauses.delete(sandboxId);
+  }
+
+  /**
+   * Counts of sandboxes that settled meanwhile (killed, or paused by hand) go. One in the middle
+   * of a pause (`pausing`) keeps its count, or a busy server could reset it for ever.
+   */
+  #forgetStopped(): void {
+    for (const id of this.#failedPauses.keys()) {
+      const state = this.d.store.getSandbox(id)?.state;
+      if (state === undefined || state === 'killed' || state === 'paused') this.#failedPauses.delete(id);
     }
   }
 

@@ -166,6 +166,7 @@ export class SandboxService {
         patch: { endAt },
         detail: new Date(endAt).toISOString(),
       });
+      this.#expiry.deadlineMoved(sandboxId);
       if (endAt > this.o.clock.now()) return;
       // The deadline's own outcome: a failure here is the scheduler's to retry, not the caller's error.
       await this.#expiry.expire(sandboxId).catch((err: unknown) => {
@@ -193,6 +194,7 @@ export class SandboxService {
       }
       const endAt = Math.max(record.endAt, this.#deadline(team, record.runtimeStartedAt, timeoutSeconds));
       if (endAt === record.endAt) return { record, resumed: false };
+      this.#expiry.deadlineMoved(sandboxId);
       return {
         record: this.#writer.apply(record, 'extend-deadline', { cause: 'user', patch: { endAt } }),
         resumed: false,
