@@ -28,7 +28,7 @@ interface Figures {
 
 /** How often the pool's fill level is read, and the churn's pace. */
 const pollMs = 100;
-const churnEveryMs = 1_000;
+const churnEveryMs = 2_000;
 
 /**
  * Lets a worker create only when the pool holds a sandbox no other worker is about to take
@@ -70,17 +70,23 @@ class PoolGate {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** How long the freezer took to settle in each pause, and the retries it needed, from the server's log. */
-function freezeFigures(logs: readonly string[]): { ms: number[]; retries: number } {
-  const ms: number[] = [];
+/** The runtime's step timings of every pause and resume, from the server's log, and the freeze retries. */
+function stepFigures(logs: readonly string[]): {
+  pause: Map<string, number[]>;
+  resume: Map<string, number[]>;
+  retries: number;
+} {
+  const pause = new Map<string, number[]>();
+  const resume = new Map<string, number[]>();
   let retries = 0;
   for (const line of logs) {
     if (line.includes('did not freeze in time')) retries++;
-    if (!line.includes('"sandbox paused"')) continue;
-    const freeze = (JSON.parse(line) as { steps?: { freeze?: number } }).steps?.freeze;
-    if (freeze !== undefined) ms.push(freeze);
+    const into = line.includes('"sandbox paused"') ? pause : line.includes('"sandbox resumed"') ? resume : undefined;
+    if (!into) continue;
+    const steps = (JSON.parse(line) as { steps?: Record<string, number> }).steps ?? {};
+    for (const [step, ms] of Object.entries(steps)) into.set(step, [...(into.get(step) ?? []), ms]);
   }
-  return { ms, retries };
+  return { pause, resume, retries };
 }
 
 function percentile(values: number[], p: number): number {
@@ -167,14 +173,19 @@ describe('pause stress: fresh warm-pool sandboxes, paused at once, under load', 
     const seconds = (performance.now() - started) / 1000;
 
     const ms = (v: number) => `${Math.round(v)} ms`;
-    const freeze = freezeFigures(server.logs);
+    const steps = stepFigures(server.logs);
+    const freezeMs = steps.pause.get('freeze') ?? [];
+    const breakdown = (m: Map<string, number[]>) =>
+      [...m].map(([step, v]) => `${step} ${Math.round(percentile(v, 50))}/${Math.round(percentile(v, 95))}`).join(', ');
     const report = [
       `${cycles} cycles in ${seconds.toFixed(0)} s: ${figures.pauseMs.length} pauses, ${figures.resumeMs.length} resumes, ${figures.failures.length} failures`,
       `every cycle's sandbox came from the warm pool; ${figures.churned} others were created and killed meanwhile`,
       `pause  p50 ${ms(percentile(figures.pauseMs, 50))}, p95 ${ms(percentile(figures.pauseMs, 95))}`,
       `resume p50 ${ms(percentile(figures.resumeMs, 50))}, p95 ${ms(percentile(figures.resumeMs, 95))}`,
       // runc pause gave up after ~1000 reads with a thaw every 50: a settle longer than a few ms risked "unable to freeze".
-      `freeze p50 ${ms(percentile(freeze.ms, 50))}, p95 ${ms(percentile(freeze.ms, 95))}, max ${ms(Math.max(...freeze.ms))}; ${freeze.retries} freeze retries`,
+      `freeze p50 ${ms(percentile(freezeMs, 50))}, p95 ${ms(percentile(freezeMs, 95))}, max ${ms(Math.max(...freezeMs))}; ${steps.retries} freeze retries`,
+      `pause steps p50/p95 ms: ${breakdown(steps.pause)}`,
+      `resume steps p50/p95 ms: ${breakdown(steps.resume)}`,
     ];
     for (const line of report) t.diagnostic(line);
     console.log(report.join('\n'));

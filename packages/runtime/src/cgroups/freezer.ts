@@ -6,23 +6,24 @@ import { cgroupParent } from './cgroup-v1.js';
 /**
  * The cgroup v1 freezer of one sandbox, driven directly instead of through `runc pause`.
  *
- * Why not `runc pause`: runc (1.1) writes FROZEN, reads the state back, and every 50 reads (well
- * under a millisecond) thaws the cgroup and sleeps 10 ms; after 1000 reads it gives up with
- * "unable to freeze". A v1 freezer only reaches FROZEN once every task of the cgroup has itself
- * entered the refrigerator, which needs each of them to be scheduled once, and a task in
- * uninterruptible sleep (a page fault or a read from a busy disk) to wake up first. A sandbox
- * fresh from the warm pool is exactly that: Node still faults in its code and its worker threads
- * are busy, while other sandboxes being created keep the CPUs and the disk busy. runc's repeated
- * thaw then throws away the progress of each round, and about 1 freeze in 50 never settled.
+ * Why not `runc pause`: runc (1.1) writes FROZEN, reads the state back, and every 50 reads (about
+ * a millisecond) thaws the cgroup and sleeps 10 ms; after 1000 reads it gives up with "unable to
+ * freeze". A sleeping task freezes at once, but one that is running or runnable only freezes when
+ * it is next scheduled, and one in uninterruptible sleep (a page fault on a busy disk) only once
+ * it wakes. A sandbox fresh from the warm pool has such tasks: Node is still starting (JIT and GC
+ * threads busy, code being faulted in), while other sandboxes being created keep both CPUs and the
+ * disk busy. Each of runc's thaws throws away what froze so far, so the whole cgroup has to freeze
+ * within one of its millisecond windows, and on a loaded host about 1 pause in 50 never did. Here
+ * the same pauses took p50 ~50 ms, p95 ~220 ms, at worst ~700 ms to settle.
  *
- * Here FROZEN is written once and re-asserted while we wait, never thawed in between, so the tasks
- * that already froze stay frozen and the cgroup converges as soon as the slowest task has run.
- * runc derives a container's "paused" status from this same file, so `runc checkpoint` sees the
- * container paused as if `runc pause` had frozen it.
+ * So FROZEN is written once and re-asserted while we wait, never thawed in between: tasks that
+ * froze stay frozen and the cgroup settles as soon as the slowest task has run. runc derives a
+ * container's "paused" status from this same file, so `runc checkpoint` sees the container paused
+ * as if `runc pause` had frozen it.
  */
 const freezerRoot = '/sys/fs/cgroup/freezer';
 
-export type FreezerState = 'THAWED' | 'FREEZING' | 'FROZEN';
+type FreezerState = 'THAWED' | 'FREEZING' | 'FROZEN';
 
 function freezerDir(sandboxId: string): string {
   return path.join(freezerRoot, cgroupParent, sandboxId);

@@ -7,7 +7,7 @@ import { FreezeTimeoutError, freezeSandbox, readFreezerState, thawSandbox } from
  * runs for a moment (whatever held a task out of the refrigerator, a page fault on a busy disk,
  * gets to finish). Bounded: in the worst case a pause gives up after about 10 s.
  */
-export const freezeAttempts = [
+const freezeAttempts = [
   { settleMs: 1_500, backoffMs: 100 },
   { settleMs: 3_000, backoffMs: 400 },
   { settleMs: 5_000, backoffMs: 0 },

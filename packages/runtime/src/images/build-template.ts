@@ -1,7 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { SandboxdError } from '@sandboxd/common';
-import { runCommand, tryCommand } from '../process/run-command.js';
+import { removeTree } from '../process/mounts.js';
+import { runCommand } from '../process/run-command.js';
+import { unmountTree } from '../rootfs/release-rootfs.js';
 import { acquireBuildLock } from './build-lock.js';
 import { configureTemplate } from './configure-template.js';
 import {
@@ -68,7 +70,7 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Buil
       return { rootfs, built: false, recipeHash: hash };
     }
     const work = path.join(templatesDir, `.build-${name}-${process.pid}`);
-    await removeTree(work);
+    await removeWorkTree(work);
     try {
       await debootstrap(recipe, path.join(work, 'rootfs'), progress);
       await configureTemplate(recipe, path.join(work, 'rootfs'), progress);
@@ -76,7 +78,7 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Buil
       await fs.writeFile(path.join(work, templateMarkerName), `${JSON.stringify(marker, null, 2)}\n`);
       await swapIntoPlace(work, path.join(templatesDir, name));
     } catch (err) {
-      await removeTree(work);
+      await removeWorkTree(work);
       throw new SandboxdError('RUNTIME_FAILED', `building template ${name} failed`, { cause: err });
     }
     progress('done', `template ${name} ready at ${rootfs}`);
@@ -113,14 +115,8 @@ async function swapIntoPlace(work: string, target: string): Promise<void> {
   if (hadOld) await fs.writeFile(`${retired}/retired-at`, new Date().toISOString());
 }
 
-/** rm -rf that first unmounts anything left mounted inside (a crashed chroot step). */
-async function removeTree(dir: string): Promise<void> {
-  const mounts = await fs.readFile('/proc/self/mounts', 'utf8');
-  const inside = mounts
-    .split('\n')
-    .map((l) => l.split(' ')[1] ?? '')
-    .filter((m) => m === dir || m.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const m of inside) await tryCommand('umount', ['-l', m]);
-  await fs.rm(dir, { recursive: true, force: true });
+/** rm -rf that first unmounts anything left mounted inside (a crashed chroot step), and never deletes through a mount. */
+async function removeWorkTree(dir: string): Promise<void> {
+  await unmountTree([dir]);
+  await removeTree(dir);
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { removeTree } from '../process/mounts.js';
 import { runCommand, tryCommand } from '../process/run-command.js';
 import type { TemplateProgress } from './build-template.js';
 import type { TemplateRecipe } from './template-recipe.js';
@@ -97,5 +98,5 @@ async function writeSystemFiles(recipe: TemplateRecipe, rootfs: string): Promise
 
 async function emptyDir(dir: string): Promise<void> {
   const entries = await fs.readdir(dir).catch(() => [] as string[]);
-  await Promise.all(entries.map((e) => fs.rm(path.join(dir, e), { recursive: true, force: true })));
+  await Promise.all(entries.map((e) => removeTree(path.join(dir, e))));
 }

@@ -53,7 +53,7 @@ export async function loopsUnder(dirs: readonly string[]): Promise<Array<{ devic
   return (await listLoopDevices()).filter((l) => dirs.some((d) => isWithin(l.backingFile, d)));
 }
 
-export function isWithin(p: string, dir: string): boolean {
+function isWithin(p: string, dir: string): boolean {
   return p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`);
 }
 

@@ -83,7 +83,8 @@ export async function teardownSandbox(
     if (left.length > 0) throw new Error(`still mounted: ${left.join(', ')}`);
   });
   await step('loop', async () => {
-    const left = await detachLoops([paths.dir]);
+    // Short: autoclear detaches a loop device as its ext4 goes; one held elsewhere is not ours to wait for.
+    const left = await detachLoops([paths.dir], 1_000);
     const mountedHere = [];
     for (const device of left) if (await isMountedDevice(device)) mountedHere.push(device);
     if (mountedHere.length > 0) throw new Error(`loop devices still mounted: ${mountedHere.join(', ')}`);
