@@ -23,35 +23,44 @@ export interface HelperPaths {
 
 export const defaultHelpersDir = '/var/lib/sandboxd/helpers';
 export const nativeDir = fileURLToPath(new URL('../../native/', import.meta.url));
-// Static: it runs inside sandboxes, whose template may carry any (or no) libc.
-const envdHelperFlags = ['-O2', '-Wall', '-static'];
+
+/** How each helper is made from its source: compiled (with these gcc flags) or copied as a script. */
+const recipes = {
+  idmount: { source: 'idmount.c', gcc: ['-O2', '-Wall'] },
+  // Static: it runs inside sandboxes, whose template may carry any (or no) libc.
+  envdHelper: { source: 'envd-helper.c', gcc: ['-O2', '-Wall', '-static'] },
+  netHook: { source: 'nethook.sh' },
+  bootIdHook: { source: 'bootid-hook.sh' },
+} as Record<keyof HelperPaths, { source: string; gcc?: string[] }>;
 
 /**
- * Where the helpers built from `sourcesDir` (default: this package's native/) live. The envd
- * helper's name carries the hash of its source and flags, so a new version goes to a new file and
- * sandboxes started (or paused) with an older one keep theirs.
+ * Where the helpers built from `sourcesDir` (default: this package's native/) live: each is named
+ * `<source name>-<hash of source and build>`, so a new version goes to a new file. Several servers
+ * (and checkouts of different versions) share one helpers dir: each finds the version it was
+ * written for, sandboxes started or paused with an older one keep it (config.json names the
+ * envd helper's bind source and the hooks by path), and nothing flips between versions.
  */
 export function helperPaths(helpersDir: string, sourcesDir: string = nativeDir): HelperPaths {
-  const hash = createHash('sha256')
-    .update(envdHelperFlags.join(' '))
-    .update('\0')
-    .update(readFileSync(path.join(sourcesDir, 'envd-helper.c')))
-    .digest('hex')
-    .slice(0, 16);
-  return {
-    idmount: path.join(helpersDir, 'idmount'),
-    netHook: path.join(helpersDir, 'nethook.sh'),
-    bootIdHook: path.join(helpersDir, 'bootid-hook.sh'),
-    envdHelper: path.join(helpersDir, `envd-helper-${hash}`),
-  };
+  const entries = Object.entries(recipes).map(([key, recipe]) => {
+    const hash = createHash('sha256')
+      .update((recipe.gcc ?? ['copy']).join(' '))
+      .update('\0')
+      .update(readFileSync(path.join(sourcesDir, recipe.source)))
+      .digest('hex')
+      .slice(0, 16);
+    // idmount.c → idmount-<hash>, nethook.sh → nethook-<hash>.sh
+    const ext = path.extname(recipe.source);
+    const stem = path.basename(recipe.source, ext);
+    const name = ext === '.c' ? `${stem}-${hash}` : `${stem}-${hash}${ext}`;
+    return [key, path.join(helpersDir, name)];
+  });
+  return Object.fromEntries(entries) as unknown as HelperPaths;
 }
 
 /**
- * Builds the helpers that are missing or older than their source. Several servers may share one
- * helpers dir, so each output is written under a temporary name first: a concurrent reader sees
- * the old or the new file, never a half-written one. idmount and the hook run on the host, fresh
- * at every use, and are renamed over; the envd helper is bind-mounted into sandboxes, so it is
- * installed once under its content name and never replaced (see install-once.ts).
+ * Builds the helpers that are missing. Each is written under a temporary name and installed once
+ * under its content name, never replaced (see install-once.ts): a concurrent reader sees the file
+ * or nothing, never half of it, and a running or paused sandbox never has one changed under it.
  */
 export async function ensureHelpers(
   helpersDir: string = defaultHelpersDir,
@@ -59,34 +68,20 @@ export async function ensureHelpers(
 ): Promise<HelperPaths> {
   const paths = helperPaths(helpersDir, sourcesDir);
   await fs.mkdir(helpersDir, { recursive: true });
-  const idmountSource = path.join(sourcesDir, 'idmount.c');
-  if (await isStale(paths.idmount, idmountSource)) {
-    const tmp = tmpName(paths.idmount);
-    await runCommand('gcc', ['-O2', '-Wall', '-o', tmp, idmountSource], { timeoutMs: 60_000 });
-    await fs.rename(tmp, paths.idmount);
-  }
-  if (!(await fileExists(paths.envdHelper))) {
-    const tmp = tmpName(paths.envdHelper);
-    const source = path.join(sourcesDir, 'envd-helper.c');
-    await runCommand('gcc', [...envdHelperFlags, '-o', tmp, source], { timeoutMs: 60_000 });
-    await installOnce(tmp, paths.envdHelper);
-  }
-  for (const [name, target] of [
-    ['nethook.sh', paths.netHook],
-    ['bootid-hook.sh', paths.bootIdHook],
-  ] as const) {
-    const hookSource = path.join(sourcesDir, name);
-    if (await isStale(target, hookSource)) {
-      const tmp = tmpName(target);
-      await fs.copyFile(hookSource, tmp);
+  for (const [key, recipe] of Object.entries(recipes) as Array<
+    [keyof HelperPaths, (typeof recipes)[keyof HelperPaths]]
+  >) {
+    const target = paths[key];
+    if (await fileExists(target)) continue;
+    const tmp = tmpName(target);
+    const source = path.join(sourcesDir, recipe.source);
+    if (recipe.gcc) {
+      await runCommand('gcc', [...recipe.gcc, '-o', tmp, source], { timeoutMs: 60_000 });
+    } else {
+      await fs.copyFile(source, tmp);
       await fs.chmod(tmp, 0o755);
-      await fs.rename(tmp, target);
     }
+    await installOnce(tmp, target);
   }
   return paths;
-}
-
-async function isStale(output: string, source: string): Promise<boolean> {
-  const [out, src] = await Promise.all([fs.stat(output).catch(() => undefined), fs.stat(source)]);
-  return !out || out.mtimeMs < src.mtimeMs;
 }
