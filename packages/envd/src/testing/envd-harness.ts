@@ -46,6 +46,17 @@ function envdBundle(): Promise<string> {
   return bundle;
 }
 
+/**
+ * envd runs commands as `bash -l`, and here "the sandbox" is this host, whose root may have shell
+ * start-up files of its own (pyenv's `rehash` in ~/.bashrc takes a second per shell, and a shell
+ * killed mid-rehash leaves a lock that makes every later login shell wait forever). They are not
+ * what these tests check, so envd runs in a private mount namespace where they read as empty.
+ */
+const maskHostShellStartup = `for f in /root/.bashrc /root/.profile /root/.bash_profile /root/.bash_login; do
+  [ -f "$f" ] && mount --bind /dev/null "$f"
+done
+exec "$@"`;
+
 export function makeTempDir(t: TestContext, prefix = 'envd-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -77,16 +88,31 @@ export async function startEnvd(t: TestContext, options: EnvdOptions = {}): Prom
     ...(options.initToken ? { initToken: options.initToken } : {}),
   });
   const [bundleFile, helperFile] = await Promise.all([envdBundle(), envdHelperBinary()]);
-  const child = spawn(process.execPath, [bundleFile], {
-    cwd: workdir,
-    env: {
-      PATH: process.env.PATH ?? '',
-      [ENVD_CONFIG_ENV]: config,
-      SANDBOXD_ENVD_HOST: '127.0.0.1',
-      SANDBOXD_ENVD_HELPER: helperFile,
+  const child = spawn(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      '-c',
+      maskHostShellStartup,
+      'envd',
+      process.execPath,
+      bundleFile,
+    ],
+    {
+      cwd: workdir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        [ENVD_CONFIG_ENV]: config,
+        SANDBOXD_ENVD_HOST: '127.0.0.1',
+        SANDBOXD_ENVD_HELPER: helperFile,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  );
   t.after(() => stopChild(child));
   const port = await listeningPort(child);
   return { url: `http://127.0.0.1:${port}`, workdir, child };
