@@ -1,9 +1,9 @@
 import http from 'node:http';
-import type { SandboxdError } from '@sandboxd/common';
+import { httpStatusForKind, SandboxdError } from '@sandboxd/common';
 import { ACCESS_TOKEN_HEADER } from '@sandboxd/protocol';
 import type { SandboxService } from './lifecycle/sandbox-service.js';
-import { matchSandboxRequest } from './proxy/match.js';
-import { refuseUpgrade, sendRefusal } from './proxy/refusal.js';
+import { matchSandboxRequest, type ProxyTarget } from './proxy/match.js';
+import { endWithJson, endWithProxyError, sendProxyError } from './proxy/proxy-errors.js';
 import type { SandboxProxy } from './proxy/sandbox-proxy.js';
 
 export interface HttpFrontOptions {
@@ -18,6 +18,7 @@ export interface HttpFrontOptions {
  * signed /files URL) go to the proxy, everything else to the API.
  */
 export function createHttpFront(o: HttpFrontOptions): http.Server {
+  const sandboxIdOf = (target: ProxyTarget | 'invalid') => (target === 'invalid' ? '' : target.sandboxId);
   // Traffic for a sandbox that is not routed may wake it (paused with autoResume) first, when it
   // carries the credential its port requires; otherwise it is refused and the sandbox stays paused.
   const wake = (
@@ -39,19 +40,27 @@ export function createHttpFront(o: HttpFrontOptions): http.Server {
       return;
     }
     const waking = wake(target, req);
-    if (waking) void waking.then((refused) => (refused ? sendRefusal(res, refused) : o.proxy.handle(req, res, target)));
-    else o.proxy.handle(req, res, target);
+    if (waking) {
+      void waking.then((refused) =>
+        refused ? sendProxyError(res, refused, sandboxIdOf(target)) : o.proxy.handle(req, res, target),
+      );
+    } else o.proxy.handle(req, res, target);
   });
   server.on('upgrade', (req, socket, head) => {
     const target = matchSandboxRequest(req.headers);
     if (!target) {
-      socket.destroy();
+      // The API has no upgrade routes: its own 404, on the socket.
+      const err = new SandboxdError('ROUTE_NOT_FOUND', `no upgrade route for ${req.method} ${req.url}`);
+      const status = httpStatusForKind(err.kind);
+      endWithJson(socket, status, { code: status, message: err.message });
       return;
     }
     const waking = wake(target, req);
     if (waking) {
       void waking.then((refused) =>
-        refused ? refuseUpgrade(socket, refused) : o.proxy.handleUpgrade(req, socket, head, target),
+        refused
+          ? endWithProxyError(socket, refused, sandboxIdOf(target))
+          : o.proxy.handleUpgrade(req, socket, head, target),
       );
     } else o.proxy.handleUpgrade(req, socket, head, target);
   });

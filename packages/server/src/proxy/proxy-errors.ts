@@ -28,6 +28,11 @@ export function sendProxyError(res: http.ServerResponse, err: unknown, sandboxId
 /** The same answer on a raw socket (an upgrade request, before any tunnel exists), then closes it. */
 export function endWithProxyError(socket: Duplex, err: unknown, sandboxId: string, port?: number): void {
   const { status, body } = toProxyError(err, sandboxId, port);
+  endWithJson(socket, status, body);
+}
+
+/** A JSON answer written on a raw socket (no ServerResponse exists for an upgrade), then closed. */
+export function endWithJson(socket: Duplex, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\n` +
