@@ -5,27 +5,14 @@
  * wire (the end-of-stream message's error code) and through the official SDK (TimeoutError).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { needsSandboxHost } from '@sandboxd/runtime/testing';
-import { Sandbox, TimeoutError } from 'e2b';
+import { TimeoutError } from 'e2b';
 import { callStream, END_STREAM, eventKinds } from '../../packages/envd/src/testing/connect-wire.js';
-import { startTestServer, type TestServer } from '../support/server-harness.js';
+import { useEnvdFixture } from '../support/envd-fixture.js';
 
 describe('envd command deadlines through sandboxd', needsSandboxHost, () => {
-  let server: TestServer;
-  let sbx: Sandbox;
-  let headers: Record<string, string>;
-  before(async () => {
-    server = await startTestServer({ env: { SANDBOXD_WARM_POOL: '0' } });
-    server.useForE2b();
-    sbx = await Sandbox.create();
-    const info = (await (await server.api('GET', `/sandboxes/${sbx.sandboxId}`)).json()) as { envdAccessToken: string };
-    headers = { 'e2b-sandbox-id': sbx.sandboxId, 'x-access-token': info.envdAccessToken };
-  });
-  after(async () => {
-    await sbx?.kill().catch(() => {});
-    await server?.stop();
-  });
+  const f = useEnvdFixture();
 
   const errorCode = (messages: { flags: number; json: Record<string, unknown> }[]) => {
     const last = messages.at(-1);
@@ -34,9 +21,9 @@ describe('envd command deadlines through sandboxd', needsSandboxHost, () => {
 
   test('wire: Start past its deadline ends with deadline_exceeded, not an empty end', async () => {
     const { status, messages } = await callStream(
-      `${server.url}/process.Process/Start`,
+      `${f.server.url}/process.Process/Start`,
       { process: { cmd: '/bin/bash', args: ['-l', '-c', 'echo started; sleep 30'] }, stdin: false },
-      { ...headers, 'connect-timeout-ms': '1500' },
+      { ...f.headers, 'connect-timeout-ms': '1500' },
     );
     assert.equal(status, 200);
     assert.deepEqual(eventKinds(messages), ['start', 'data', 'eos']);
@@ -45,9 +32,9 @@ describe('envd command deadlines through sandboxd', needsSandboxHost, () => {
 
   test('wire: a PTY past its deadline too', async () => {
     const { messages } = await callStream(
-      `${server.url}/process.Process/Start`,
+      `${f.server.url}/process.Process/Start`,
       { process: { cmd: '/bin/bash', args: ['-i', '-l'] }, pty: { size: { cols: 80, rows: 24 } } },
-      { ...headers, 'connect-timeout-ms': '1500' },
+      { ...f.headers, 'connect-timeout-ms': '1500' },
     );
     assert.equal(eventKinds(messages).at(-1), 'eos');
     assert.ok(!eventKinds(messages).includes('end'));
@@ -55,18 +42,18 @@ describe('envd command deadlines through sandboxd', needsSandboxHost, () => {
   });
 
   test('wire and SDK: reattaching past its own deadline leaves the process running', async () => {
-    const handle = await sbx.commands.run('sleep 60', { background: true, timeoutMs: 0 });
+    const handle = await f.sbx.commands.run('sleep 60', { background: true, timeoutMs: 0 });
     try {
       const { messages } = await callStream(
-        `${server.url}/process.Process/Connect`,
+        `${f.server.url}/process.Process/Connect`,
         { process: { pid: handle.pid } },
-        { ...headers, 'connect-timeout-ms': '1000' },
+        { ...f.headers, 'connect-timeout-ms': '1000' },
       );
       assert.deepEqual(eventKinds(messages), ['start', 'eos']);
       assert.equal(errorCode(messages), 'deadline_exceeded');
-      const again = await sbx.commands.connect(handle.pid, { timeoutMs: 1000 });
+      const again = await f.sbx.commands.connect(handle.pid, { timeoutMs: 1000 });
       await assert.rejects(again.wait(), TimeoutError);
-      const alive = await sbx.commands.run(`kill -0 ${handle.pid} && echo alive`);
+      const alive = await f.sbx.commands.run(`kill -0 ${handle.pid} && echo alive`);
       assert.equal(alive.stdout, 'alive\n');
     } finally {
       await handle.kill();
@@ -74,12 +61,12 @@ describe('envd command deadlines through sandboxd', needsSandboxHost, () => {
   });
 
   test('SDK: commands.run, a background handle and a PTY reject with TimeoutError', async () => {
-    await assert.rejects(sbx.commands.run('sleep 30', { timeoutMs: 1000 }), TimeoutError);
-    const background = await sbx.commands.run('sleep 30', { background: true, timeoutMs: 1000 });
+    await assert.rejects(f.sbx.commands.run('sleep 30', { timeoutMs: 1000 }), TimeoutError);
+    const background = await f.sbx.commands.run('sleep 30', { background: true, timeoutMs: 1000 });
     await assert.rejects(background.wait(), TimeoutError);
-    const gone = await sbx.commands.run(`kill -0 ${background.pid} 2>/dev/null && echo alive || echo gone`);
+    const gone = await f.sbx.commands.run(`kill -0 ${background.pid} 2>/dev/null && echo alive || echo gone`);
     assert.equal(gone.stdout, 'gone\n', 'the deadline killed the background command');
-    const pty = await sbx.pty.create({ cols: 80, rows: 24, onData: () => {}, timeoutMs: 1000 });
+    const pty = await f.sbx.pty.create({ cols: 80, rows: 24, onData: () => {}, timeoutMs: 1000 });
     await assert.rejects(pty.wait(), TimeoutError);
   });
 });

@@ -7,12 +7,11 @@
  * deletes anything.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { needsSandboxHost } from '@sandboxd/runtime/testing';
-import { Sandbox } from 'e2b';
 import { callStream, END_STREAM } from '../../packages/envd/src/testing/connect-wire.js';
-import { startTestServer, type TestServer } from '../support/server-harness.js';
+import { useEnvdFixture } from '../support/envd-fixture.js';
 
 interface RestCase {
   name: string;
@@ -328,30 +327,19 @@ const startCases: RpcCase[] = [
 ];
 
 describe('envd answers hostile input with clear 4xx, never 500', needsSandboxHost, () => {
-  let server: TestServer;
-  let sbx: Sandbox;
-  let headers: Record<string, string>;
+  const f = useEnvdFixture();
   before(async () => {
-    server = await startTestServer({ env: { SANDBOXD_WARM_POOL: '0' } });
-    server.useForE2b();
-    sbx = await Sandbox.create();
-    const info = (await (await server.api('GET', `/sandboxes/${sbx.sandboxId}`)).json()) as { envdAccessToken: string };
-    headers = { 'e2b-sandbox-id': sbx.sandboxId, 'x-access-token': info.envdAccessToken };
-    await sbx.commands.run(
+    await f.sbx.commands.run(
       `mkdir -p /tmp/hostile/a/sub /tmp/hostile/b/sub && mkfifo ${FIFO} && echo x > /tmp/hostile/file && ln -s / /tmp/hostile/root-link`,
       { user: 'root' },
     );
   });
-  after(async () => {
-    await sbx?.kill().catch(() => {});
-    await server?.stop();
-  });
 
   for (const c of restCases) {
     test(`/files: ${c.name} → ${c.status}`, async () => {
-      const res = await fetch(`${server.url}/files?${c.query}`, {
+      const res = await fetch(`${f.server.url}/files?${c.query}`, {
         method: c.method ?? 'GET',
-        headers: { ...headers, ...c.headers },
+        headers: { ...f.headers, ...c.headers },
         ...(c.body === undefined ? {} : { body: c.body }),
       });
       const text = await res.text();
@@ -366,9 +354,9 @@ describe('envd answers hostile input with clear 4xx, never 500', needsSandboxHos
 
   for (const c of rpcCases) {
     test(`rpc ${c.method}: ${c.name} → ${c.code}`, async () => {
-      const res = await fetch(`${server.url}/${c.method}`, {
+      const res = await fetch(`${f.server.url}/${c.method}`, {
         method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json', 'connect-protocol-version': '1', ...c.headers },
+        headers: { ...f.headers, 'content-type': 'application/json', 'connect-protocol-version': '1', ...c.headers },
         body: JSON.stringify(c.body),
       });
       const body = (await res.json()) as { code?: string; message?: string };
@@ -379,8 +367,8 @@ describe('envd answers hostile input with clear 4xx, never 500', needsSandboxHos
 
   for (const c of startCases) {
     test(`stream process.Process/${c.method}: ${c.name} → ${c.code}`, async () => {
-      const { messages } = await callStream(`${server.url}/process.Process/${c.method}`, c.body, {
-        ...headers,
+      const { messages } = await callStream(`${f.server.url}/process.Process/${c.method}`, c.body, {
+        ...f.headers,
         'connect-timeout-ms': '20000',
       });
       const last = messages.at(-1);
@@ -394,20 +382,20 @@ describe('envd answers hostile input with clear 4xx, never 500', needsSandboxHos
   }
 
   test('a malformed JSON body and an unknown method are 4xx too', async () => {
-    const rpcHeaders = { ...headers, 'content-type': 'application/json', 'connect-protocol-version': '1' };
-    const malformed = await fetch(`${server.url}/filesystem.Filesystem/Stat`, {
+    const rpcHeaders = { ...f.headers, 'content-type': 'application/json', 'connect-protocol-version': '1' };
+    const malformed = await fetch(`${f.server.url}/filesystem.Filesystem/Stat`, {
       method: 'POST',
       headers: rpcHeaders,
       body: '{"path":',
     });
     assert.equal(malformed.status, 400);
-    const wrongType = await fetch(`${server.url}/filesystem.Filesystem/Stat`, {
+    const wrongType = await fetch(`${f.server.url}/filesystem.Filesystem/Stat`, {
       method: 'POST',
       headers: rpcHeaders,
       body: '{"path":42}',
     });
     assert.equal(wrongType.status, 400);
-    const unknown = await fetch(`${server.url}/filesystem.Filesystem/Format`, {
+    const unknown = await fetch(`${f.server.url}/filesystem.Filesystem/Format`, {
       method: 'POST',
       headers: rpcHeaders,
       body: '{}',
@@ -416,13 +404,13 @@ describe('envd answers hostile input with clear 4xx, never 500', needsSandboxHos
   });
 
   test('afterwards: nothing was deleted and envd still serves', async () => {
-    const r = await sbx.commands.run(
+    const r = await f.sbx.commands.run(
       'ls /opt/sandboxd/envd.mjs /etc/hostname /tmp/hostile/a/sub /tmp/hostile/b/sub && cat /proc/1/comm',
       {
         user: 'root',
       },
     );
     assert.match(r.stdout, /envd\.mjs/);
-    assert.equal((await fetch(`${server.url}/health`, { headers })).status, 204);
+    assert.equal((await fetch(`${f.server.url}/health`, { headers: f.headers })).status, 204);
   });
 });

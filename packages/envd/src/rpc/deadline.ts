@@ -8,7 +8,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { SandboxdError } from '@sandboxd/common';
 
-export function deadlinePassed(signal: AbortSignal): boolean {
+function deadlinePassed(signal: AbortSignal): boolean {
   return signal.aborted && signal.reason instanceof ConnectError && signal.reason.code === Code.DeadlineExceeded;
 }
 
