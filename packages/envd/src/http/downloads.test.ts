@@ -32,6 +32,17 @@ test('raw /proc download: exact Content-Length of what was read', async (t) => {
   assert.ok((await ranged.arrayBuffer()).byteLength > 0);
 });
 
+test('a sysfs file that stat calls 4096 bytes is served as the few bytes it holds', async (t) => {
+  const file = '/sys/devices/system/cpu/online';
+  if (!fs.existsSync(file)) return t.skip(`${file} does not exist here`);
+  const envd = await startEnvd(t);
+  const res = await fetch(`${envd.url}/files?path=${file}`);
+  assert.equal(res.status, 200);
+  const body = await res.text();
+  assert.equal(body, fs.readFileSync(file, 'utf8'));
+  assert.equal(res.headers.get('content-length'), String(Buffer.byteLength(body)));
+});
+
 test('a file past the first MiB is streamed whole; Range and HEAD keep exact lengths', async (t) => {
   const envd = await startEnvd(t);
   const file = path.join(envd.workdir, 'big.bin');
