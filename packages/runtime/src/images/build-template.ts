@@ -110,8 +110,8 @@ async function swapIntoPlace(work: string, target: string): Promise<void> {
     () => false,
   );
   await fs.rename(work, target);
-  // Sandboxes still running on the old rootfs use it as their lower layer; deleting its files would
-  // pull them from under those overlays, so the old rootfs is left as `.retired-*` for the operator.
+  // Sandboxes running on the old rootfs use it as their lower layer, and sandboxes paused on it
+  // resume on it (template-builds.ts): it stays as `.retired-*`, to delete only once none is left.
   if (hadOld) await fs.writeFile(`${retired}/retired-at`, new Date().toISOString());
 }
 

@@ -19,6 +19,7 @@ export interface CreateInput {
   paths: SandboxPaths;
   stateDir: string;
   templateRootfs: string;
+  templateBuild: string;
   helpers: HelperPaths;
   envdBundlePath: string;
   initBinary: string;
@@ -55,6 +56,7 @@ export async function createSandbox(input: CreateInput): Promise<{ address: stri
   const record: SandboxRecord = {
     sandboxId,
     templateId: spec.templateId,
+    templateBuild: input.templateBuild,
     slot: slot.index,
     uidBase: slot.uidBase,
     address: slot.address,

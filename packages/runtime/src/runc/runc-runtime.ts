@@ -7,7 +7,7 @@ import { resumeSandbox } from '../checkpoint/resume-sandbox.js';
 import { ensureHelpers, type HelperPaths } from '../host/ensure-helpers.js';
 import { ensurePrivateDir, isDirectory, makeTraversable } from '../host/host-fs.js';
 import { StagedFile } from '../host/staged-file.js';
-import { templateRootfs } from '../images/template-paths.js';
+import { currentTemplateBuild, templateBuildRootfs } from '../images/template-builds.js';
 import { setupHostNetwork } from '../netns/host-network.js';
 import { isAlive } from '../process/is-alive.js';
 import { StepTimer } from '../process/step-timer.js';
@@ -88,10 +88,8 @@ export class RuncRuntime implements SandboxRuntime {
     if (!isSandboxId(sandboxId)) throw new SandboxdError('INVALID_REQUEST', `invalid sandbox id ${sandboxId}`);
     if (this.#creating.has(sandboxId))
       throw new SandboxdError('INVALID_TRANSITION', `sandbox ${sandboxId} is being created`);
-    const lower = templateRootfs(this.#o.templatesDir, spec.templateId);
-    if (!(await isDirectory(lower))) {
-      throw new SandboxdError('TEMPLATE_NOT_FOUND', `template ${spec.templateId} is not built`);
-    }
+    const template = await currentTemplateBuild(this.#o.templatesDir, spec.templateId);
+    if (!template) throw new SandboxdError('TEMPLATE_NOT_FOUND', `template ${spec.templateId} is not built`);
     const log = this.#log.child({ sandboxId });
     const timer = new StepTimer(async (step) => {
       signal?.throwIfAborted();
@@ -104,7 +102,8 @@ export class RuncRuntime implements SandboxRuntime {
         spec,
         paths: this.#paths(sandboxId),
         stateDir: this.#o.stateDir,
-        templateRootfs: lower,
+        templateRootfs: template.rootfs,
+        templateBuild: template.build,
         helpers,
         envdBundlePath: envdBundle,
         initBinary: this.#o.initBinary,
@@ -172,9 +171,13 @@ export class RuncRuntime implements SandboxRuntime {
       const release = () => this.#teardown(sandboxId, 'release');
       // A dead leftover container (its restored PID 1 exited) would make `runc restore` fail with "exists".
       if (container) await release();
-      const lower = templateRootfs(this.#o.templatesDir, record.templateId);
-      if (!(await isDirectory(lower))) {
-        throw new SandboxdError('TEMPLATE_NOT_FOUND', `template ${record.templateId} of ${sandboxId} is gone`);
+      // The build it was made on, even if the template was rebuilt since (template-builds.ts).
+      const lower = await templateBuildRootfs(this.#o.templatesDir, record.templateId, record.templateBuild);
+      if (!lower) {
+        throw new SandboxdError(
+          'TEMPLATE_NOT_FOUND',
+          `template ${record.templateId} of ${sandboxId} (build ${record.templateBuild ?? 'current'}) is gone`,
+        );
       }
       const { helpers, envdBundle, node } = await this.#bindSources();
       const restoreMemory = paused.memory && options.memory !== false;

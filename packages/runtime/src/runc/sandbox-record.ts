@@ -9,6 +9,8 @@ import type { SandboxLimits } from '../runtime.js';
 export interface SandboxRecord {
   sandboxId: string;
   templateId: string;
+  /** The template build it was made on (template-builds.ts); absent in records of older versions. */
+  templateBuild?: string;
   slot: number;
   uidBase: number;
   address: string;
