@@ -14,15 +14,23 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   const done = new Promise<void>((resolve) => {
     stopped = resolve;
   });
+  let stopping = false;
   const stop = (signal: string) => {
+    // A second signal must not kill the process halfway (the warm pool's sandboxes would be left
+    // running): the shutdown is bounded already.
+    if (stopping) {
+      logger.warn('already shutting down; it takes a few seconds at most (SIGKILL stops at once)', { signal });
+      return;
+    }
+    stopping = true;
     logger.info('shutting down; sandboxes keep running', { signal });
     if (server) void server.close().then(stopped);
     else starting.abort(new Error(`${signal} during start-up`));
   };
   const onTerm = () => stop('SIGTERM');
   const onInt = () => stop('SIGINT');
-  process.once('SIGTERM', onTerm);
-  process.once('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
   try {
     server = await startServer(config, logger, { signal: starting.signal });
   } catch (err) {
