@@ -381,7 +381,7 @@ describe('envd answers hostile input with clear 4xx, never 500', needsSandboxHos
     });
   }
 
-  test('a malformed JSON body and an unknown method are 4xx too', async () => {
+  test('a malformed JSON body, invalid UTF-8 and an unknown method are 4xx too', async () => {
     const rpcHeaders = { ...f.headers, 'content-type': 'application/json', 'connect-protocol-version': '1' };
     const malformed = await fetch(`${f.server.url}/filesystem.Filesystem/Stat`, {
       method: 'POST',
@@ -395,6 +395,14 @@ describe('envd answers hostile input with clear 4xx, never 500', needsSandboxHos
       body: '{"path":42}',
     });
     assert.equal(wrongType.status, 400);
+    // Invalid UTF-8 inside a JSON string: decoded with replacement characters, a path that is not there.
+    const badUtf8 = Buffer.concat([Buffer.from('{"path":"/tmp/'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const invalid = await fetch(`${f.server.url}/filesystem.Filesystem/Stat`, {
+      method: 'POST',
+      headers: rpcHeaders,
+      body: badUtf8,
+    });
+    assert.equal(invalid.status, 404);
     const unknown = await fetch(`${f.server.url}/filesystem.Filesystem/Format`, {
       method: 'POST',
       headers: rpcHeaders,
