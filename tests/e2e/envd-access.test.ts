@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { Sandbox } from 'e2b';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 
@@ -23,7 +24,7 @@ function getWithHost(serverUrl: string, host: string, pathname = '/'): Promise<{
 }
 
 // Issue #4: user ports through the proxy, secure sandboxes and signed URLs, official SDK.
-describe('envd ports, access tokens and signed URLs through sandboxd', () => {
+describe('envd ports, access tokens and signed URLs through sandboxd', needsSandboxHost, () => {
   let server: TestServer;
   let sbx: Sandbox;
   before(async () => {

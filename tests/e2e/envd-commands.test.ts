@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { CommandExitError, Sandbox, TimeoutError } from 'e2b';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 
@@ -18,7 +19,7 @@ async function isAlive(sbx: Sandbox, pid: number): Promise<boolean> {
 }
 
 // Issue #4: processes and terminals of envd, through the real server, with the official SDK.
-describe('envd processes and PTYs through sandboxd', () => {
+describe('envd processes and PTYs through sandboxd', needsSandboxHost, () => {
   let server: TestServer;
   let sbx: Sandbox;
   before(async () => {

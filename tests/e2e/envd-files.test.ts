@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { FilesystemEventType, NotEnoughSpaceError, Sandbox } from 'e2b';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 
@@ -29,7 +30,7 @@ function generated(total: number): { stream: ReadableStream<Uint8Array>; digest:
 }
 
 // Issue #4: envd's filesystem and transfers, through the real server, with the official SDK.
-describe('envd files, transfers and watching through sandboxd', () => {
+describe('envd files, transfers and watching through sandboxd', needsSandboxHost, () => {
   let server: TestServer;
   let sbx: Sandbox;
   let token: string;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { Sandbox, SandboxNotFoundError } from 'e2b';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 import { openSse } from '../support/sse.js';
@@ -17,7 +18,7 @@ interface WireEvent {
 }
 
 // Issue #3 acceptance: everything E2B promises about a sandbox's life, seen through the official SDK.
-describe('sandbox lifecycle through the e2b SDK', () => {
+describe('sandbox lifecycle through the e2b SDK', needsSandboxHost, () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer();

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { RateLimitError, Sandbox } from 'e2b';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 
 // Issue #3: plans clamp deadlines; the concurrent-sandbox quota and the per-key rate limit answer
 // 429 with E2B's body and a Retry-After, which the 2.51 SDK honours.
-describe('plans, quotas and rate limits', () => {
+describe('plans, quotas and rate limits', needsSandboxHost, () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer({

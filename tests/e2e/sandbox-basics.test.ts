@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { CommandExitError, Sandbox, SandboxNotFoundError } from 'e2b';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 
 // Issue #2 acceptance: the official `e2b` SDK, unchanged, against a real server with real sandboxes.
-describe('e2b SDK against sandboxd: core lifecycle, commands and files', () => {
+describe('e2b SDK against sandboxd: core lifecycle, commands and files', needsSandboxHost, () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer();

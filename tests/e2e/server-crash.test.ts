@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { Sandbox } from 'e2b';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 
 // Issue #3 restart safety: a SIGKILLed server loses nothing. At the next start it re-adopts the
 // running sandboxes (processes alive, envd traffic works) and their deadlines still fire.
-test('after SIGKILL, a restart re-adopts sandboxes and their deadlines still fire', { timeout: 180_000 }, async (t) => {
+test('after SIGKILL, a restart re-adopts sandboxes and their deadlines still fire', {
+  ...needsSandboxHost,
+  timeout: 180_000,
+}, async (t) => {
   const first = await startTestServer({ env: { SANDBOXD_WARM_POOL: '0' } });
   let second: TestServer | undefined;
   t.after(() => (second ?? first).stop());

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { Sandbox } from 'e2b';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 import { openSse } from '../support/sse.js';
 
 // Issue #2 server interface: SIGTERM shuts down cleanly and kills nothing that should survive.
 test('SIGTERM stops the server cleanly; its sandboxes keep running and are served again after a restart', {
+  ...needsSandboxHost,
   timeout: 180_000,
 }, async (t) => {
   const first = await startTestServer();

@@ -4,13 +4,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { Sandbox } from 'e2b';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 
 // Issue #4: every file API of envd resolves paths inside the sandbox's own root. A secret on
 // the host, the server's database and the sandbox's host-side rootfs path stay out of reach
 // through `..`, absolute host paths, symlinks (made by the user or by root) and /proc tricks.
-describe('envd file paths cannot leave the sandbox', () => {
+describe('envd file paths cannot leave the sandbox', needsSandboxHost, () => {
   let server: TestServer;
   let sbx: Sandbox;
   let secretDir: string;

@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AuthenticationError } from 'e2b';
-import { startEnvd, startSandbox } from '../testing/envd-harness.js';
+import { needsRoot, startEnvd, startSandbox } from '../testing/envd-harness.js';
 
 const token = 'secret-token-1234';
 
-test('with a token configured, the SDK holding it can run commands and move files', async (t) => {
+test('with a token configured, the SDK holding it can run commands and move files', needsRoot, async (t) => {
   const { sandbox, envd } = await startSandbox(t, { accessToken: token });
   assert.equal((await sandbox.commands.run('echo ok')).stdout, 'ok\n');
   await sandbox.files.write(`${envd.workdir}/t.txt`, 'x');
@@ -15,7 +15,7 @@ test('with a token configured, the SDK holding it can run commands and move file
   assert.equal(health.status, 204, '/health needs no token');
 });
 
-test('a wrong token is AuthenticationError for RPCs and /files alike', async (t) => {
+test('a wrong token is AuthenticationError for RPCs and /files alike', needsRoot, async (t) => {
   const { sandbox, envd } = await startSandbox(t, { accessToken: token, sdkAccessToken: 'wrong' });
   await assert.rejects(sandbox.commands.run('echo never'), AuthenticationError);
   await assert.rejects(sandbox.files.read(`${envd.workdir}/t.txt`), AuthenticationError);
@@ -29,7 +29,7 @@ test('a wrong token is AuthenticationError for RPCs and /files alike', async (t)
   assert.equal(((await bare.json()) as { code: string }).code, 'unauthenticated');
 });
 
-test('signed URLs: download and upload without headers; expired and tampered are 401', async (t) => {
+test('signed URLs: download and upload without headers; expired and tampered are 401', needsRoot, async (t) => {
   const { sandbox, envd } = await startSandbox(t, { accessToken: token });
   const file = `${envd.workdir}/signed.txt`;
   const upload = await sandbox.uploadUrl(file);
@@ -54,7 +54,7 @@ test('signed URLs: download and upload without headers; expired and tampered are
   assert.deepEqual(await unsigned.json(), { code: 401, message: 'missing signature query parameter' });
 });
 
-test('GET /envs answers the sandbox-wide env vars, behind the access token', async (t) => {
+test('GET /envs answers the sandbox-wide env vars, behind the access token', needsRoot, async (t) => {
   const envd = await startEnvd(t, { accessToken: token, envVars: { A: '1', B: 'two' } });
   assert.equal((await fetch(`${envd.url}/envs`)).status, 401);
   const res = await fetch(`${envd.url}/envs`, { headers: { 'x-access-token': token } });

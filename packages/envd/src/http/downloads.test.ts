@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { startEnvd, startSandbox } from '../testing/envd-harness.js';
+import { needsRoot, startEnvd, startSandbox } from '../testing/envd-harness.js';
 
-test('files.read of /proc files returns their content, not the 0 bytes stat reports', async (t) => {
+test('files.read of /proc files returns their content, not the 0 bytes stat reports', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   const status = await sandbox.files.read('/proc/self/status');
   assert.match(status, /^Name:/);
@@ -19,7 +19,7 @@ test('files.read of /proc files returns their content, not the 0 bytes stat repo
   assert.match(cpuinfo, /processor\s*:\s*0/);
 });
 
-test('raw /proc download: exact Content-Length of what was read', async (t) => {
+test('raw /proc download: exact Content-Length of what was read', needsRoot, async (t) => {
   const envd = await startEnvd(t);
   const res = await fetch(`${envd.url}/files?path=/proc/self/cmdline`);
   assert.equal(res.status, 200);
@@ -32,7 +32,7 @@ test('raw /proc download: exact Content-Length of what was read', async (t) => {
   assert.ok((await ranged.arrayBuffer()).byteLength > 0);
 });
 
-test('a sysfs file that stat calls 4096 bytes is served as the few bytes it holds', async (t) => {
+test('a sysfs file that stat calls 4096 bytes is served as the few bytes it holds', needsRoot, async (t) => {
   const file = '/sys/devices/system/cpu/online';
   if (!fs.existsSync(file)) return t.skip(`${file} does not exist here`);
   const envd = await startEnvd(t);
@@ -43,7 +43,7 @@ test('a sysfs file that stat calls 4096 bytes is served as the few bytes it hold
   assert.equal(res.headers.get('content-length'), String(Buffer.byteLength(body)));
 });
 
-test('a file past the first MiB is streamed whole; Range and HEAD keep exact lengths', async (t) => {
+test('a file past the first MiB is streamed whole; Range and HEAD keep exact lengths', needsRoot, async (t) => {
   const envd = await startEnvd(t);
   const file = path.join(envd.workdir, 'big.bin');
   const data = randomBytes(3 * 1024 * 1024 + 17);
@@ -70,7 +70,7 @@ test('a file past the first MiB is streamed whole; Range and HEAD keep exact len
   assert.equal(head.headers.get('content-length'), '12');
 });
 
-test('406, 416, 405, 415 and 404 answer the catalog body', async (t) => {
+test('406, 416, 405, 415 and 404 answer the catalog body', needsRoot, async (t) => {
   const envd = await startEnvd(t);
   const file = path.join(envd.workdir, 'ten.txt');
   fs.writeFileSync(file, '0123456789');

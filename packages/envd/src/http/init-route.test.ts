@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Sandbox } from 'e2b';
-import { pointSdkAt, startEnvd, startFakeControlPlane } from '../testing/envd-harness.js';
+import { needsRoot, pointSdkAt, startEnvd, startFakeControlPlane } from '../testing/envd-harness.js';
 
 const initToken = 'pool-secret-0123456789abcdef';
 
 // Warm-pool hand-over: envd waits, serves nothing but /health and /init, then becomes its owner's.
-test('a warm-pool envd serves nothing until a one-shot /init hands it over', async (t) => {
+test('a warm-pool envd serves nothing until a one-shot /init hands it over', needsRoot, async (t) => {
   const envd = await startEnvd(t, { initToken });
   assert.equal((await fetch(`${envd.url}/health`)).status, 204);
   const early = await fetch(`${envd.url}/files?path=/etc/hostname`);

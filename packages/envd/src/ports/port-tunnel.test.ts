@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { startEnvd } from '../testing/envd-harness.js';
+import { needsRoot, startEnvd } from '../testing/envd-harness.js';
 
 /** Sends a CONNECT and returns the status line, plus the socket for further traffic. */
 function connectThrough(envdUrl: string, target: string): Promise<{ status: string; socket: net.Socket }> {
@@ -26,7 +26,7 @@ function connectThrough(envdUrl: string, target: string): Promise<{ status: stri
   });
 }
 
-test('CONNECT reaches a loopback listener and nothing else', async (t) => {
+test('CONNECT reaches a loopback listener and nothing else', needsRoot, async (t) => {
   const echo = net.createServer((s) => s.pipe(s));
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
   t.after(() => echo.close());
@@ -53,7 +53,7 @@ test('CONNECT reaches a loopback listener and nothing else', async (t) => {
   closed.socket.destroy();
 });
 
-test('a warm-pool envd that nobody owns yet tunnels nowhere', async (t) => {
+test('a warm-pool envd that nobody owns yet tunnels nowhere', needsRoot, async (t) => {
   const envd = await startEnvd(t, { initToken: 'x'.repeat(32) });
   const locked = await connectThrough(envd.url, '127.0.0.1:1');
   assert.equal(locked.status, 'HTTP/1.1 503 Service Unavailable');

@@ -17,6 +17,15 @@ import { buildEnvdBundle } from '../../build.js';
 
 const execFileAsync = promisify(execFile);
 
+/**
+ * Test options for files that run envd on this host: it switches users and makes a mount
+ * namespace, so it needs root. Elsewhere the tests skip and say why; under CI they always run.
+ */
+export const needsRoot: { skip?: string } =
+  process.env.CI || process.getuid?.() === 0
+    ? {}
+    : { skip: 'runs envd on this host: needs root (run `npm test` as root)' };
+
 let bundle: Promise<string> | undefined;
 let envdHelper: Promise<string> | undefined;
 

@@ -8,9 +8,9 @@ import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { Filesystem, FileType, EventType as FsEventType } from '@sandboxd/protocol';
 import { FileNotFoundError, FilesystemEventType, InvalidArgumentError } from 'e2b';
-import { startEnvd, startSandbox } from '../../testing/envd-harness.js';
+import { needsRoot, startEnvd, startSandbox } from '../../testing/envd-harness.js';
 
-test('getInfo: type, mode, Go-style permissions, owner, absolute symlink target', async (t) => {
+test('getInfo: type, mode, Go-style permissions, owner, absolute symlink target', needsRoot, async (t) => {
   const { sandbox, envd } = await startSandbox(t);
   const file = path.join(envd.workdir, 'a.txt');
   fs.writeFileSync(file, 'abc', { mode: 0o644 });
@@ -30,47 +30,51 @@ test('getInfo: type, mode, Go-style permissions, owner, absolute symlink target'
   await assert.rejects(sandbox.files.getInfo(path.join(envd.workdir, 'nope')), FileNotFoundError);
 });
 
-test('a symlink reports its target type and absolute target; a dangling one answers as symlink', async (t) => {
-  const { sandbox, envd } = await startSandbox(t);
-  const dir = fs.realpathSync(envd.workdir);
-  fs.writeFileSync(path.join(dir, 'a.txt'), 'abc', { mode: 0o600 });
-  fs.mkdirSync(path.join(dir, 'sub'));
-  fs.symlinkSync('a.txt', path.join(dir, 'to-file'));
-  fs.symlinkSync('sub', path.join(dir, 'to-dir'));
-  fs.symlinkSync('missing', path.join(dir, 'dangling'));
-  fs.symlinkSync('loop', path.join(dir, 'loop'));
+test(
+  'a symlink reports its target type and absolute target; a dangling one answers as symlink',
+  needsRoot,
+  async (t) => {
+    const { sandbox, envd } = await startSandbox(t);
+    const dir = fs.realpathSync(envd.workdir);
+    fs.writeFileSync(path.join(dir, 'a.txt'), 'abc', { mode: 0o600 });
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.symlinkSync('a.txt', path.join(dir, 'to-file'));
+    fs.symlinkSync('sub', path.join(dir, 'to-dir'));
+    fs.symlinkSync('missing', path.join(dir, 'dangling'));
+    fs.symlinkSync('loop', path.join(dir, 'loop'));
 
-  const toFile = await sandbox.files.getInfo(path.join(dir, 'to-file'));
-  assert.deepEqual(
-    [toFile.type, toFile.symlinkTarget, toFile.mode, toFile.permissions],
-    ['file', path.join(dir, 'a.txt'), 0o600, 'Lrwxrwxrwx'],
-  );
-  const toDir = await sandbox.files.getInfo(path.join(dir, 'to-dir'));
-  assert.deepEqual([toDir.type, toDir.symlinkTarget], ['dir', path.join(dir, 'sub')]);
-  const dangling = await sandbox.files.getInfo(path.join(dir, 'dangling'));
-  assert.deepEqual([dangling.type, dangling.symlinkTarget], ['symlink', path.join(dir, 'missing')]);
-  const loop = await sandbox.files.getInfo(path.join(dir, 'loop'));
-  assert.deepEqual([loop.type, loop.symlinkTarget], ['symlink', path.join(dir, 'loop')]);
-  assert.equal(await sandbox.files.exists(path.join(dir, 'dangling')), true);
+    const toFile = await sandbox.files.getInfo(path.join(dir, 'to-file'));
+    assert.deepEqual(
+      [toFile.type, toFile.symlinkTarget, toFile.mode, toFile.permissions],
+      ['file', path.join(dir, 'a.txt'), 0o600, 'Lrwxrwxrwx'],
+    );
+    const toDir = await sandbox.files.getInfo(path.join(dir, 'to-dir'));
+    assert.deepEqual([toDir.type, toDir.symlinkTarget], ['dir', path.join(dir, 'sub')]);
+    const dangling = await sandbox.files.getInfo(path.join(dir, 'dangling'));
+    assert.deepEqual([dangling.type, dangling.symlinkTarget], ['symlink', path.join(dir, 'missing')]);
+    const loop = await sandbox.files.getInfo(path.join(dir, 'loop'));
+    assert.deepEqual([loop.type, loop.symlinkTarget], ['symlink', path.join(dir, 'loop')]);
+    assert.equal(await sandbox.files.exists(path.join(dir, 'dangling')), true);
 
-  const listed = await sandbox.files.list(dir);
-  assert.deepEqual(
-    listed.map((e) => [e.name, e.type]),
-    [
-      ['a.txt', 'file'],
-      ['dangling', 'symlink'],
-      ['loop', 'symlink'],
-      ['sub', 'dir'],
-      ['to-dir', 'dir'],
-      ['to-file', 'file'],
-    ],
-  );
-  // The walk does not descend through a link to a directory (no cycles, no escapes).
-  const deep = await sandbox.files.list(dir, { depth: 3 });
-  assert.ok(!deep.some((e) => e.path.startsWith(path.join(dir, 'to-dir/'))));
-});
+    const listed = await sandbox.files.list(dir);
+    assert.deepEqual(
+      listed.map((e) => [e.name, e.type]),
+      [
+        ['a.txt', 'file'],
+        ['dangling', 'symlink'],
+        ['loop', 'symlink'],
+        ['sub', 'dir'],
+        ['to-dir', 'dir'],
+        ['to-file', 'file'],
+      ],
+    );
+    // The walk does not descend through a link to a directory (no cycles, no escapes).
+    const deep = await sandbox.files.list(dir, { depth: 3 });
+    assert.ok(!deep.some((e) => e.path.startsWith(path.join(dir, 'to-dir/'))));
+  },
+);
 
-test('list walks in lexical pre-order up to depth, with absolute paths', async (t) => {
+test('list walks in lexical pre-order up to depth, with absolute paths', needsRoot, async (t) => {
   const { sandbox, envd } = await startSandbox(t);
   const root = path.join(envd.workdir, 'tree');
   for (const dir of ['subdir1/subdir1_1', 'subdir1/subdir1_2', 'subdir2/subdir2_1']) {
@@ -90,7 +94,7 @@ test('list walks in lexical pre-order up to depth, with absolute paths', async (
   await assert.rejects(sandbox.files.list(path.join(root, 'file1.txt')), InvalidArgumentError);
 });
 
-test('makeDir, rename, remove (missing is fine)', async (t) => {
+test('makeDir, rename, remove (missing is fine)', needsRoot, async (t) => {
   const { sandbox, envd } = await startSandbox(t);
   const dir = path.join(envd.workdir, 'x/y');
   assert.equal(await sandbox.files.makeDir(dir), true);
@@ -105,7 +109,7 @@ test('makeDir, rename, remove (missing is fine)', async (t) => {
   await sandbox.files.remove(path.join(envd.workdir, 'never-existed'));
 });
 
-test('watchDir reports create and write with relative names, recursing into new dirs', async (t) => {
+test('watchDir reports create and write with relative names, recursing into new dirs', needsRoot, async (t) => {
   const { sandbox, envd } = await startSandbox(t);
   const seen: string[] = [];
   const handle = await sandbox.files.watchDir(
@@ -136,7 +140,7 @@ test('watchDir reports create and write with relative names, recursing into new 
   );
 });
 
-test('watchDir reports rename and chmod as such (raw inotify), with entries when asked', async (t) => {
+test('watchDir reports rename and chmod as such (raw inotify), with entries when asked', needsRoot, async (t) => {
   const { sandbox, envd } = await startSandbox(t);
   const seen: string[] = [];
   const entries = new Map<string, string | undefined>();
@@ -166,7 +170,7 @@ test('watchDir reports rename and chmod as such (raw inotify), with entries when
   assert.equal(entries.get(`${FilesystemEventType.CREATE}:to.txt`), path.join(envd.workdir, 'to.txt'));
 });
 
-test('the polling trio (CreateWatcher, GetWatcherEvents, RemoveWatcher) over Connect', async (t) => {
+test('the polling trio (CreateWatcher, GetWatcherEvents, RemoveWatcher) over Connect', needsRoot, async (t) => {
   const envd = await startEnvd(t);
   const client = createClient(Filesystem, createConnectTransport({ baseUrl: envd.url, httpVersion: '1.1' }));
   fs.mkdirSync(path.join(envd.workdir, 'polled'));
@@ -184,7 +188,7 @@ test('the polling trio (CreateWatcher, GetWatcherEvents, RemoveWatcher) over Con
   await assert.rejects(client.getWatcherEvents({ watcherId }), /not found/);
 });
 
-test('a polling watcher created with includeEntry puts the entry in its events', async (t) => {
+test('a polling watcher created with includeEntry puts the entry in its events', needsRoot, async (t) => {
   const envd = await startEnvd(t);
   const client = createClient(Filesystem, createConnectTransport({ baseUrl: envd.url, httpVersion: '1.1' }));
   const dir = path.join(envd.workdir, 'polled-entries');

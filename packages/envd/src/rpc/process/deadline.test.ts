@@ -10,7 +10,7 @@ import { createConnectTransport } from '@connectrpc/connect-node';
 import { Process } from '@sandboxd/protocol';
 import { TimeoutError } from 'e2b';
 import { callStream, END_STREAM, eventKinds } from '../../testing/connect-wire.js';
-import { startEnvd, startSandbox } from '../../testing/envd-harness.js';
+import { needsRoot, startEnvd, startSandbox } from '../../testing/envd-harness.js';
 
 function alive(pid: number): boolean {
   try {
@@ -25,7 +25,7 @@ function pidOf(messages: { json: Record<string, unknown> }[]): number {
   return Number((messages[0]?.json.event as { start?: { pid?: number } } | undefined)?.start?.pid);
 }
 
-test('Start past its deadline: deadline_exceeded on the stream, and the process is killed', async (t) => {
+test('Start past its deadline: deadline_exceeded on the stream, and the process is killed', needsRoot, async (t) => {
   const envd = await startEnvd(t);
   const { status, messages } = await callStream(
     `${envd.url}/process.Process/Start`,
@@ -41,7 +41,7 @@ test('Start past its deadline: deadline_exceeded on the stream, and the process 
   assert.equal(alive(pid), false, 'the deadline killed the process');
 });
 
-test('Connect past its deadline: deadline_exceeded, and the process keeps running', async (t) => {
+test('Connect past its deadline: deadline_exceeded, and the process keeps running', needsRoot, async (t) => {
   const envd = await startEnvd(t);
   const client = createClient(Process, createConnectTransport({ baseUrl: envd.url, httpVersion: '1.1' }));
   const abort = new AbortController();
@@ -61,7 +61,7 @@ test('Connect past its deadline: deadline_exceeded, and the process keeps runnin
   assert.equal(alive(pid), true, 'a Connect deadline does not kill the process');
 });
 
-test('a PTY past its deadline: deadline_exceeded too', async (t) => {
+test('a PTY past its deadline: deadline_exceeded too', needsRoot, async (t) => {
   const envd = await startEnvd(t);
   const { messages } = await callStream(
     `${envd.url}/process.Process/Start`,
@@ -73,7 +73,7 @@ test('a PTY past its deadline: deadline_exceeded too', async (t) => {
   assert.ok(!eventKinds(messages).includes('end'));
 });
 
-test('through the SDK: commands.run and a background handle reject with TimeoutError', async (t) => {
+test('through the SDK: commands.run and a background handle reject with TimeoutError', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   await assert.rejects(sandbox.commands.run('sleep 30', { timeoutMs: 800 }), TimeoutError);
   const handle = await sandbox.commands.run('sleep 30', { background: true, timeoutMs: 800 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandExitError, InvalidArgumentError, NotFoundError, type Sandbox, TimeoutError } from 'e2b';
-import { startSandbox } from '../../testing/envd-harness.js';
+import { needsRoot, startSandbox } from '../../testing/envd-harness.js';
 
 async function isAlive(sandbox: Sandbox, pid: number): Promise<boolean> {
   const result = await sandbox.commands.run(`kill -0 ${pid} 2>/dev/null && echo alive || echo gone`);
@@ -21,7 +21,7 @@ async function eventuallyGone(sandbox: Sandbox, pid: number): Promise<boolean> {
   return false;
 }
 
-test('run returns stdout, stderr and exit code 0', async (t) => {
+test('run returns stdout, stderr and exit code 0', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   const result = await sandbox.commands.run('echo out; echo err >&2');
   assert.equal(result.exitCode, 0);
@@ -29,7 +29,7 @@ test('run returns stdout, stderr and exit code 0', async (t) => {
   assert.equal(result.stderr, 'err\n');
 });
 
-test('a non-zero exit throws CommandExitError carrying the code and output', async (t) => {
+test('a non-zero exit throws CommandExitError carrying the code and output', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   const err = await sandbox.commands.run('echo partial; exit 3').catch((e: unknown) => e);
   assert.ok(err instanceof CommandExitError);
@@ -38,7 +38,7 @@ test('a non-zero exit throws CommandExitError carrying the code and output', asy
   assert.equal(err.stdout, 'partial\n');
 });
 
-test('env: sandbox-wide envVars, then request envs win; envd’s own env never leaks', async (t) => {
+test('env: sandbox-wide envVars, then request envs win; envd’s own env never leaks', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t, { envVars: { FOO: 'sandbox', BAR: 'sandbox' } });
   const result = await sandbox.commands.run('echo "$FOO $BAR $HOME $USER $' + '{SANDBOXD_ENVD_CONFIG:-unset}"', {
     envs: { BAR: 'request' },
@@ -46,7 +46,7 @@ test('env: sandbox-wide envVars, then request envs win; envd’s own env never l
   assert.equal(result.stdout, 'sandbox request /root root unset\n');
 });
 
-test('cwd: defaults to the workdir, honours the request, rejects a missing one', async (t) => {
+test('cwd: defaults to the workdir, honours the request, rejects a missing one', needsRoot, async (t) => {
   const { sandbox, envd } = await startSandbox(t);
   assert.equal((await sandbox.commands.run('pwd')).stdout.trim(), fs.realpathSync(envd.workdir));
   const sub = path.join(envd.workdir, 'sub');
@@ -55,7 +55,7 @@ test('cwd: defaults to the workdir, honours the request, rejects a missing one',
   await assert.rejects(sandbox.commands.run('pwd', { cwd: path.join(envd.workdir, 'missing') }), InvalidArgumentError);
 });
 
-test('runs as the requested user with their groups', async (t) => {
+test('runs as the requested user with their groups', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   const result = await sandbox.commands.run('id -u; id -g; echo $HOME', { user: 'nobody' as 'user' });
   const [uid, gid] = result.stdout.split('\n');
@@ -65,7 +65,7 @@ test('runs as the requested user with their groups', async (t) => {
   assert.ok(unknown instanceof Error && /invalid username/.test(unknown.message), String(unknown));
 });
 
-test('background command: list, connect by pid, kill; the pid is the real one', async (t) => {
+test('background command: list, connect by pid, kill; the pid is the real one', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   const handle = await sandbox.commands.run('sleep 30', { background: true, timeoutMs: 0 });
   assert.ok(await isAlive(sandbox, handle.pid));
@@ -83,7 +83,7 @@ test('background command: list, connect by pid, kill; the pid is the real one', 
   assert.equal(await sandbox.commands.kill(handle.pid), false);
 });
 
-test('disconnecting does not kill; a later connect sees new output and the exit code', async (t) => {
+test('disconnecting does not kill; a later connect sees new output and the exit code', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   const handle = await sandbox.commands.run('sleep 1; echo late; exit 4', { background: true });
   await handle.disconnect();
@@ -100,14 +100,14 @@ test('disconnecting does not kill; a later connect sees new output and the exit 
   assert.equal(again.exitCode, 4);
 });
 
-test('connect to an unknown pid is not_found', async (t) => {
+test('connect to an unknown pid is not_found', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   const err = await sandbox.commands.connect(999_999).catch((e: unknown) => e);
   assert.ok(err instanceof NotFoundError);
   assert.match(err.message, /process with pid 999999 not found/);
 });
 
-test('stdin: sendStdin and closeStdin reach cat', async (t) => {
+test('stdin: sendStdin and closeStdin reach cat', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   const handle = await sandbox.commands.run('cat', { background: true, stdin: true });
   await sandbox.commands.sendStdin(handle.pid, 'hello ');
@@ -117,13 +117,13 @@ test('stdin: sendStdin and closeStdin reach cat', async (t) => {
   assert.equal(result.stdout, 'hello world\n');
 });
 
-test('stdin false means /dev/null: cat ends at once', async (t) => {
+test('stdin false means /dev/null: cat ends at once', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   const result = await sandbox.commands.run('cat; echo done');
   assert.equal(result.stdout, 'done\n');
 });
 
-test('the request deadline kills the process', async (t) => {
+test('the request deadline kills the process', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   await assert.rejects(sandbox.commands.run('sleep 30', { timeoutMs: 1000 }), TimeoutError);
   const handle = await sandbox.commands.run('sleep 30', { background: true, timeoutMs: 1000 });
@@ -131,7 +131,7 @@ test('the request deadline kills the process', async (t) => {
   assert.ok(await eventuallyGone(sandbox, handle.pid));
 });
 
-test('kill takes the whole process group, grandchildren included', async (t) => {
+test('kill takes the whole process group, grandchildren included', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   const handle = await sandbox.commands.run('sleep 30 & echo $!; wait', { background: true, timeoutMs: 0 });
   let grandchild = 0;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, NotFoundError } from 'e2b';
-import { startSandbox } from '../../testing/envd-harness.js';
+import { needsRoot, startSandbox } from '../../testing/envd-harness.js';
 
 /** Collects a terminal's output and waits for text to appear in it. */
 function terminalOutput() {
@@ -26,7 +26,7 @@ function terminalOutput() {
   };
 }
 
-test('pty: an interactive login shell on a terminal of the requested size, resize, exit code', async (t) => {
+test('pty: an interactive login shell on a terminal of the requested size, resize, exit code', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   const out = terminalOutput();
   const terminal = await sandbox.pty.create({ cols: 91, rows: 17, onData: out.onData, timeoutMs: 0 });
@@ -42,7 +42,7 @@ test('pty: an interactive login shell on a terminal of the requested size, resiz
   assert.equal((err as { exitCode?: number }).exitCode, 7);
 });
 
-test('pty: reconnect after a disconnect sees what was printed meanwhile; kill ends it', async (t) => {
+test('pty: reconnect after a disconnect sees what was printed meanwhile; kill ends it', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   const first = terminalOutput();
   const terminal = await sandbox.pty.create({ cols: 80, rows: 24, onData: first.onData, timeoutMs: 0 });
@@ -58,7 +58,7 @@ test('pty: reconnect after a disconnect sees what was printed meanwhile; kill en
   assert.equal(await sandbox.pty.kill(terminal.pid), false);
 });
 
-test('pty: stdin and closeStdin are refused for a terminal; bad sizes are invalid', async (t) => {
+test('pty: stdin and closeStdin are refused for a terminal; bad sizes are invalid', needsRoot, async (t) => {
   const { sandbox } = await startSandbox(t);
   const out = terminalOutput();
   const terminal = await sandbox.pty.create({ cols: 80, rows: 24, onData: out.onData, timeoutMs: 0 });

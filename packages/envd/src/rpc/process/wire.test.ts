@@ -8,31 +8,35 @@ import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { Process } from '@sandboxd/protocol';
 import { envelope, parseEnvelopes } from '../../testing/connect-wire.js';
-import { startEnvd } from '../../testing/envd-harness.js';
+import { needsRoot, startEnvd } from '../../testing/envd-harness.js';
 
-test('a Start stream: start, keepalive while idle, data, one end, then the end-of-stream envelope', async (t) => {
-  const envd = await startEnvd(t);
-  const res = await fetch(`${envd.url}/process.Process/Start`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/connect+json',
-      'connect-protocol-version': '1',
-      'keepalive-ping-interval': '1',
-    },
-    body: envelope({ process: { cmd: '/bin/sh', args: ['-c', 'sleep 1.6; echo hi'] }, stdin: false }),
-  });
-  assert.equal(res.status, 200);
-  assert.equal(res.headers.get('content-type'), 'application/connect+json');
-  const messages = parseEnvelopes(Buffer.from(await res.arrayBuffer()));
-  const kinds = messages.map((m) => (m.flags === 2 ? 'eos' : Object.keys((m.json.event as object) ?? {})[0]));
-  assert.equal(kinds[0], 'start');
-  assert.ok(kinds.includes('keepalive'), kinds.join(','));
-  assert.deepEqual(kinds.slice(-3), ['data', 'end', 'eos']);
-  assert.deepEqual(messages.at(-2)?.json, { event: { end: { exited: true, status: 'exit status 0' } } });
-  assert.deepEqual(messages.at(-1)?.json, {});
-});
+test(
+  'a Start stream: start, keepalive while idle, data, one end, then the end-of-stream envelope',
+  needsRoot,
+  async (t) => {
+    const envd = await startEnvd(t);
+    const res = await fetch(`${envd.url}/process.Process/Start`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/connect+json',
+        'connect-protocol-version': '1',
+        'keepalive-ping-interval': '1',
+      },
+      body: envelope({ process: { cmd: '/bin/sh', args: ['-c', 'sleep 1.6; echo hi'] }, stdin: false }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/connect+json');
+    const messages = parseEnvelopes(Buffer.from(await res.arrayBuffer()));
+    const kinds = messages.map((m) => (m.flags === 2 ? 'eos' : Object.keys((m.json.event as object) ?? {})[0]));
+    assert.equal(kinds[0], 'start');
+    assert.ok(kinds.includes('keepalive'), kinds.join(','));
+    assert.deepEqual(kinds.slice(-3), ['data', 'end', 'eos']);
+    assert.deepEqual(messages.at(-2)?.json, { event: { end: { exited: true, status: 'exit status 0' } } });
+    assert.deepEqual(messages.at(-1)?.json, {});
+  },
+);
 
-test('an error before the first message is an end-of-stream envelope with the code', async (t) => {
+test('an error before the first message is an end-of-stream envelope with the code', needsRoot, async (t) => {
   const envd = await startEnvd(t);
   const res = await fetch(`${envd.url}/process.Process/Connect`, {
     method: 'POST',
@@ -45,7 +49,7 @@ test('an error before the first message is an end-of-stream envelope with the co
   assert.deepEqual(messages[0]?.json.error, { code: 'not_found', message: 'process with pid 4242424 not found' });
 });
 
-test('binary protobuf works too (List and SendSignal via a connect-node client)', async (t) => {
+test('binary protobuf works too (List and SendSignal via a connect-node client)', needsRoot, async (t) => {
   const envd = await startEnvd(t);
   const client = createClient(
     Process,
@@ -79,7 +83,7 @@ function binaryClient(url: string) {
   return createClient(Process, createConnectTransport({ baseUrl: url, httpVersion: '1.1', useBinaryFormat: true }));
 }
 
-test('reconnect by tag replays what was printed while nobody was attached', async (t) => {
+test('reconnect by tag replays what was printed while nobody was attached', needsRoot, async (t) => {
   const envd = await startEnvd(t);
   const client = binaryClient(envd.url);
   const abort = new AbortController();
@@ -102,7 +106,7 @@ test('reconnect by tag replays what was printed while nobody was attached', asyn
   assert.equal(exitCode, 0);
 });
 
-test('StreamInput (client streaming) feeds stdin', async (t) => {
+test('StreamInput (client streaming) feeds stdin', needsRoot, async (t) => {
   const envd = await startEnvd(t);
   const client = binaryClient(envd.url);
   const stream = client.start({ process: { cmd: '/bin/cat', args: [] }, stdin: true, tag: 'cat' });
@@ -130,7 +134,7 @@ test('StreamInput (client streaming) feeds stdin', async (t) => {
   assert.equal(stdout, 'streamed input\n');
 });
 
-test('a client that does not read pauses the process instead of growing envd (backpressure)', async (t) => {
+test('a client that does not read pauses the process instead of growing envd (backpressure)', needsRoot, async (t) => {
   const envd = await startEnvd(t);
   const client = binaryClient(envd.url);
   const total = 300 * 1024 * 1024;
