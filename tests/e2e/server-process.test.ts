@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -8,19 +7,10 @@ import { describe, test } from 'node:test';
 import { Sandbox } from 'e2b';
 import { needsSandboxHost } from '../../packages/runtime/src/testing/host-requirements.js';
 import { lockDataDir } from '../../packages/server/src/data-dir-lock.js';
-import { settledHostResources } from '../support/host-resources.js';
+import { runcContainers, settledHostResources } from '../support/host-resources.js';
 import { removeDataDir, spawnServerProcess, startTestServer } from '../support/server-harness.js';
 
 const slotsDir = '/var/lib/sandboxd/slots';
-
-function runcContainers(dataDir: string): string[] {
-  return execFileSync('runc', ['--root', path.join(dataDir, 'runtime', 'runc'), 'list', '-q'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  })
-    .toString()
-    .split('\n')
-    .filter(Boolean);
-}
 
 /** Every sandbox id a server's logs mention (the runtime logs each create and its rollback). */
 function sandboxIdsIn(logs: string[]): string[] {

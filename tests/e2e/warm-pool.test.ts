@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { test } from 'node:test';
 import { Sandbox } from 'e2b';
+import { runcContainers } from '../support/host-resources.js';
 import { startTestServer } from '../support/server-harness.js';
 
 function servedWarm(logs: string[], sandboxId: string): boolean | undefined {
@@ -27,13 +26,7 @@ test('creates are handed pre-started sandboxes, each private to its owner; shutd
   const server = await startTestServer({ env: { SANDBOXD_WARM_POOL: '2' } });
   t.after(() => server.stop());
   server.useForE2b();
-  const runcRoot = path.join(server.dataDir, 'runtime', 'runc');
-  const containers = () =>
-    execFileSync('runc', ['--root', runcRoot, 'list', '-q'], { stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString()
-      .trim()
-      .split('\n')
-      .filter(Boolean);
+  const containers = () => runcContainers(server.dataDir);
   // Ready, not merely started: `runc list` also shows sandboxes whose envd is still booting, and a
   // create that finds none ready starts cold.
   const poolReady = async () => {

@@ -19,6 +19,15 @@ function lines(text: string): string[] {
   return text.split('\n').filter(Boolean);
 }
 
+/** The containers runc knows under a server's data directory (running or not). */
+export function runcContainers(dataDir: string): string[] {
+  return lines(
+    execFileSync('runc', ['--root', `${dataDir}/runtime/runc`, 'list', '-q'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).toString(),
+  );
+}
+
 /** Every mount point of this mount namespace (field 5 of /proc/self/mountinfo). */
 export function mountPoints(): string[] {
   return lines(fs.readFileSync('/proc/self/mountinfo', 'utf8')).map((l) => l.split(' ')[4] ?? '');

@@ -95,22 +95,16 @@ test('SandboxProxy: close is idempotent and later requests answer 503 in the pro
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise((resolve) => server.close(resolve)));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const headers = { 'e2b-sandbox-id': 'abcdefghij0123456789' };
+  const sandboxId = 'abcdefghij0123456789';
+  const answer = async () => {
+    const res = await fetch(url, { headers: { 'e2b-sandbox-id': sandboxId } });
+    return { status: res.status, body: await res.json() };
+  };
 
-  const before = await fetch(url, { headers });
-  assert.equal(before.status, 502);
-  assert.deepEqual(await before.json(), {
-    message: 'The sandbox was not found',
-    sandboxId: 'abcdefghij0123456789',
-    code: 502,
-  });
+  const notFound = 'The sandbox was not found';
+  assert.deepEqual(await answer(), { status: 502, body: { message: notFound, sandboxId, code: 502 } });
   proxy.close();
   proxy.close();
-  const after = await fetch(url, { headers });
-  assert.equal(after.status, 503);
-  assert.deepEqual(await after.json(), {
-    message: 'the server is shutting down',
-    sandboxId: 'abcdefghij0123456789',
-    code: 503,
-  });
+  const closing = 'the server is shutting down';
+  assert.deepEqual(await answer(), { status: 503, body: { message: closing, sandboxId, code: 503 } });
 });
