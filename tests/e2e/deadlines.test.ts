@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Sandbox } from 'e2b';
 import { needsSandboxHost } from '../../packages/runtime/src/testing/host-requirements.js';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
+import { makeUnpausable } from '../support/unpausable.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -14,24 +15,6 @@ interface WireEvent {
   cause: string;
   detail?: string;
 }
-
-/**
- * A process that makes every pause of its sandbox fail: it ptrace-attaches its own child, and a
- * traced process cannot be checkpointed. A tenant can always do this.
- */
-const tracer = `import ctypes, os, signal, time
-libc = ctypes.CDLL(None, use_errno=True)
-pid = os.fork()
-if pid == 0:
-    libc.ptrace(0, 0, None, None)  # PTRACE_TRACEME
-    os.kill(os.getpid(), signal.SIGSTOP)
-    while True:
-        time.sleep(1)
-os.waitpid(pid, os.WUNTRACED)
-open('/tmp/traced', 'w').write(str(pid))
-while True:
-    time.sleep(1)
-`;
 
 // Issue #9: a timeout of 0, the plan's window as a hard limit, and waking a paused sandbox only
 // with the credential its port requires.
@@ -102,12 +85,7 @@ describe('deadlines and waking, through the e2b SDK', needsSandboxHost, () => {
   test('a sandbox that makes its pause fail is killed at the end of its plan, and the event says why', async (t) => {
     const sbx = await Sandbox.create({ timeoutMs: 600_000, lifecycle: { onTimeout: 'pause' } });
     t.after(() => Sandbox.kill(sbx.sandboxId));
-    await sbx.files.write('/home/user/tracer.py', tracer);
-    await sbx.commands.run('python3 /home/user/tracer.py', { background: true, timeoutMs: 0 });
-    const traced = await sbx.commands.run(
-      'for i in $(seq 100); do [ -s /tmp/traced ] && break; sleep 0.1; done; grep TracerPid /proc/$(cat /tmp/traced)/status',
-    );
-    assert.doesNotMatch(traced.stdout, /TracerPid:\s+0\b/, 'the child is traced');
+    await makeUnpausable(sbx);
 
     const list = await waitForEvents(sbx.sandboxId, (l) => last(l)?.type === 'killed', 90_000);
     const killed = last(list);

@@ -3,22 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { Sandbox, ServiceBusyError } from 'e2b';
 import { needsSandboxHost } from '../../packages/runtime/src/testing/host-requirements.js';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
+import { makeUnpausable } from '../support/unpausable.js';
 
-/**
- * A child that its parent ptrace-attaches (PTRACE_TRACEME, then it stops): CRIU cannot seize a
- * task someone else already traces, so the dump of this sandbox cannot be done, whatever we retry.
- */
-const traced = `import ctypes, os, signal, time
-libc = ctypes.CDLL(None, use_errno=True)
-pid = os.fork()
-if pid == 0:
-    libc.ptrace(0, 0, None, None)  # PTRACE_TRACEME
-    os.kill(os.getpid(), signal.SIGSTOP)
-    time.sleep(100000)
-open("/tmp/traced.ready", "w").write(str(pid))
-time.sleep(100000)
-`;
-
+// A sandbox that cannot be paused (tests/support/unpausable.ts): CRIU cannot dump it, whatever we retry.
 describe('a pause that cannot be done', needsSandboxHost, () => {
   let server: TestServer;
   before(async () => {
@@ -30,9 +17,7 @@ describe('a pause that cannot be done', needsSandboxHost, () => {
   test('answers 503 PAUSE_REFUSED with Retry-After; the sandbox runs on, reachable, files and processes intact', async (t) => {
     const sbx = await Sandbox.create({ timeoutMs: 120_000 });
     t.after(() => Sandbox.kill(sbx.sandboxId).catch(() => {}));
-    await sbx.files.write('/home/user/traced.py', traced);
-    await sbx.commands.run('python3 /home/user/traced.py', { background: true, timeoutMs: 0 });
-    await sbx.commands.run('for i in $(seq 100); do test -s /tmp/traced.ready && exit 0; sleep 0.05; done; exit 1');
+    await makeUnpausable(sbx);
 
     const res = await server.api('POST', `/sandboxes/${sbx.sandboxId}/pause`, {});
     assert.equal(res.status, 503);
@@ -45,8 +30,8 @@ describe('a pause that cannot be done', needsSandboxHost, () => {
     await assert.rejects(sbx.pause(), ServiceBusyError);
     assert.equal((await Sandbox.getInfo(sbx.sandboxId)).state, 'running');
     assert.equal(await sbx.isRunning(), true, 'routed again: envd answers through the proxy');
-    assert.equal((await sbx.commands.run('cat /tmp/traced.ready && echo ok')).stdout.endsWith('ok\n'), true);
-    const ps = await sbx.commands.run("pgrep -f 'python3 /home/user/trace[d]' | wc -l");
+    assert.equal((await sbx.commands.run('cat /tmp/traced && echo ok')).stdout.endsWith('ok\n'), true);
+    const ps = await sbx.commands.run("pgrep -f 'python3 /home/user/trace[r]' | wc -l");
     assert.equal(ps.stdout.trim(), '2', 'both processes still run (thawed, not killed)');
   });
 });

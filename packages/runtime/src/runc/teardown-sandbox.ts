@@ -15,14 +15,14 @@ import type { SandboxPaths } from './sandbox-paths.js';
  * The one teardown of a sandbox's host resources, used by create's rollback, kill, pause (after
  * the dump), a failed resume and the sweep. It is driven by what is on disk, never by what the
  * caller remembers: runc's state dir, the cgroups named after the sandbox, mountinfo, the loop
- * devices' backing files and the slot claims naming it (its address, uid range and veth). So a half-built,
- * half-killed or crashed sandbox is taken apart the same way as a healthy one, and running it
- * twice is harmless.
+ * devices' backing files and the slot claims naming it (its address, uid range and veth). So a
+ * half-built, half-killed or crashed sandbox is taken apart the same way as a healthy one, and
+ * running it twice is harmless.
  *
  * Order: container and its processes → mounts (deepest first) → loop devices → veth → cgroups,
  * then, for `destroy` only, the mount and state dirs → the slot claim (last: until nothing uses
- * the slot's address and uid range, they stay ours). `release` keeps the state dir and the claim:
- * what a paused sandbox keeps.
+ * the slot's address and uid range, they stay ours). `release` removes only the (empty) mount dir
+ * and keeps the state dir and the claim: what a paused sandbox keeps.
  *
  * A failing step does not stop the steps that only release something (a retry has less to do),
  * but the two that destroy (deleting the dirs, freeing the slot) run only when every step before
