@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 
 async function expectError(res: Response, status: number, messagePattern?: RegExp): Promise<void> {
@@ -15,7 +16,7 @@ async function expectError(res: Response, status: number, messagePattern?: RegEx
 // Issue #2: bad input gets a clear 4xx with an E2B-shaped body; never a 500, never a crash.
 // The cases that need no sandbox run in process, on every route: packages/server/src/api/bad-input.test.ts.
 // Here: what needs the real server (its socket, the proxy, live sandboxes).
-describe('control plane rejects bad input cleanly', () => {
+describe('control plane rejects bad input cleanly', needsSandboxHost, () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer();

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { Sandbox } from 'e2b';
 import { runcContainers } from '../support/host-resources.js';
 import { startTestServer } from '../support/server-harness.js';
@@ -21,6 +22,7 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number)
 }
 
 test('creates are handed pre-started sandboxes, each private to its owner; shutdown kills the pool', {
+  ...needsSandboxHost,
   timeout: 180_000,
 }, async (t) => {
   const server = await startTestServer({ env: { SANDBOXD_WARM_POOL: '2' } });
