@@ -12,7 +12,14 @@ import { RuncRuntime } from '../runc/runc-runtime.js';
 import { sandboxPaths } from '../runc/sandbox-paths.js';
 import type { SandboxEndpoint } from '../runtime.js';
 import { defaultSlotsDir } from '../slots/slot-claims.js';
-import { assertNothingLeft, createHarness, envdCall, envdState, type Harness } from '../testing/runtime-fixture.js';
+import {
+  assertNothingLeft,
+  createHarness,
+  envdCall,
+  envdState,
+  faultInjector,
+  type Harness,
+} from '../testing/runtime-fixture.js';
 
 /** Real runc + real CRIU (the build `sandboxd setup` installs). Each test kills what it made, even on failure. */
 
@@ -224,20 +231,13 @@ test('a paused sandbox resumes after a simulated reboot that wiped all but the d
 });
 
 test('a failed dump leaves the sandbox running; a failed restore leaves it paused', async (t) => {
-  let failAt: string | undefined;
-  const h = await createHarness(t, {
-    beforeStep: (step) => {
-      if (step === failAt) {
-        failAt = undefined;
-        throw new Error(`injected failure at ${step}`);
-      }
-    },
-  });
+  const faults = faultInjector();
+  const h = await createHarness(t, { beforeStep: faults.beforeStep });
   const { endpoint, record } = await h.create();
   const id = endpoint.sandboxId;
   const before = await envdState(endpoint);
 
-  failAt = 'pause:checkpoint';
+  faults.failNext('pause:checkpoint');
   await assert.rejects(h.runtime.pause(id), isCode('PAUSE_REFUSED'));
   const running = await envdState(endpoint); // answers: thawed, not left frozen
   assert.equal(running.secret, before.secret);
@@ -245,7 +245,7 @@ test('a failed dump leaves the sandbox running; a failed restore leaves it pause
 
   await h.runtime.pause(id);
   for (const step of ['resume:restore', 'resume:health']) {
-    failAt = step;
+    faults.failNext(step);
     await assert.rejects(h.runtime.resume(id), /injected failure|resuming sandbox/);
     assert.equal((await h.runtime.list()).find((s) => s.sandboxId === id)?.status, 'paused', `paused after ${step}`);
     await assertReleased(h, id, record.veth);

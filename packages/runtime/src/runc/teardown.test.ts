@@ -7,7 +7,7 @@ import { newSandboxId, SandboxdError } from '@sandboxd/common';
 import { mountsUnder, removeTree, StillMountedError } from '../process/mounts.js';
 import { runCommand } from '../process/run-command.js';
 import { needsSandboxHost } from '../testing/host-requirements.js';
-import { assertNothingLeft, claimOf, createHarness, testLimits } from '../testing/runtime-fixture.js';
+import { assertNothingLeft, claimOf, createHarness, faultInjector, testLimits } from '../testing/runtime-fixture.js';
 import { RuncRuntime } from './runc-runtime.js';
 import { sandboxPaths } from './sandbox-paths.js';
 import { TeardownIncompleteError, teardownSteps } from './teardown-sandbox.js';
@@ -60,19 +60,12 @@ describe('one teardown, driven by what is on disk', needsSandboxHost, () => {
   test('a failure injected at each kill step leaves the rest for a retry, never deleting what is mounted', async (t) => {
     for (const step of teardownSteps) {
       await t.test(`failure at ${step}`, async (tt) => {
-        let failAt: string | undefined;
-        const h = await createHarness(tt, {
-          beforeStep: (name) => {
-            if (name === `teardown:${step}` && failAt === name) {
-              failAt = undefined;
-              throw new Error(`injected failure at ${name}`);
-            }
-          },
-        });
+        const faults = faultInjector();
+        const h = await createHarness(tt, { beforeStep: faults.beforeStep });
         const { endpoint, record } = await h.create();
         const id = endpoint.sandboxId;
         const paths = sandboxPaths(h.stateDir, '/run/sandboxd', id);
-        failAt = `teardown:${step}`;
+        faults.failNext(`teardown:${step}`);
         await assert.rejects(h.runtime.kill(id), (err) => {
           assert.ok(err instanceof TeardownIncompleteError, String(err));
           assert.equal(err.failures[0]?.step, step);
@@ -114,16 +107,10 @@ describe('one teardown, driven by what is on disk', needsSandboxHost, () => {
   });
 
   test('a pause whose release fails leaves the sandbox for kill, and kill leaves nothing', async (t) => {
-    let failAt: string | undefined = 'teardown:unmount';
-    const h = await createHarness(t, {
-      beforeStep: (name) => {
-        if (name === failAt) {
-          failAt = undefined;
-          throw new Error(`injected failure at ${name}`);
-        }
-      },
-    });
+    const faults = faultInjector();
+    const h = await createHarness(t, { beforeStep: faults.beforeStep });
     const { endpoint, record } = await h.create();
+    faults.failNext('teardown:unmount');
     await assert.rejects(h.runtime.pause(endpoint.sandboxId));
     const listed = (await h.runtime.list()).find((s) => s.sandboxId === endpoint.sandboxId);
     assert.notEqual(listed?.status, 'paused', 'no pause record: never half-paused');

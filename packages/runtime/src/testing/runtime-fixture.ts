@@ -164,6 +164,21 @@ export async function assertNothingLeft(
   if (known.pid) assert.equal(await isAliveAfter(known.pid, 2000), false, `pid ${known.pid} gone`);
 }
 
+/** A fault-injection hook (`beforeStep`) that fails the next run of one armed step, once. */
+export function faultInjector() {
+  let armed: string | undefined;
+  return {
+    failNext(step: string): void {
+      armed = step;
+    },
+    beforeStep(step: string): void {
+      if (step !== armed) return;
+      armed = undefined;
+      throw new Error(`injected failure at ${step}`);
+    },
+  };
+}
+
 /** What the fixture envd holds only in memory (see fixtureEnvd); `hits` counts /state calls. */
 export interface EnvdState {
   pid: number;
