@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { Sandbox } from 'e2b';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 
@@ -20,7 +21,7 @@ async function probe(sbx: Sandbox, cmd: string, timeoutMs = 30_000): Promise<{ s
 }
 
 // Issue #2: root inside a sandbox is not root on the host and reaches nothing outside it.
-describe('sandbox isolation', () => {
+describe('sandbox isolation', needsSandboxHost, () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer({ env: { SANDBOXD_SANDBOX_PIDS: '128', SANDBOXD_SANDBOX_MEMORY_MIB: '256' } });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
+import { needsSandboxHost } from '../testing/host-requirements.js';
 import { createHarness } from '../testing/runtime-fixture.js';
 
 /** A TCP connect from inside a sandbox (the bind-mounted node), printing `open` or `blocked`. */
@@ -9,7 +10,7 @@ function connectProbe(host: string, port: number): string {
   return `/opt/sandboxd/node -e "${js}"`;
 }
 
-test('a sandbox reaches neither another sandbox nor host services', async (t) => {
+test('a sandbox reaches neither another sandbox nor host services', needsSandboxHost, async (t) => {
   const h = await createHarness(t);
   const [a, b] = await Promise.all([h.create(), h.create()]);
   const hostServer = net.createServer((s) => s.end('host secret'));
