@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { Sandbox, SandboxNotFoundError } from 'e2b';
 import { settledHostResources } from '../support/host-resources.js';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
@@ -56,7 +57,7 @@ async function waitForState(id: string, state: 'paused' | 'running', ms = 15_000
 }
 
 // Issue #5 acceptance, through the official SDK against real sandboxes and real CRIU.
-describe('pause and resume with full memory state', () => {
+describe('pause and resume with full memory state', needsSandboxHost, () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer();
@@ -201,7 +202,7 @@ describe('pause and resume with full memory state', () => {
 });
 
 // Issue #5 durability: paused sandboxes survive restarts of the server and of the machine.
-describe('paused sandboxes survive restarts and a reboot', () => {
+describe('paused sandboxes survive restarts and a reboot', needsSandboxHost, () => {
   test('SIGKILL and SIGTERM restarts, then a simulated reboot: memory and files come back', {
     timeout: 300_000,
   }, async (t) => {

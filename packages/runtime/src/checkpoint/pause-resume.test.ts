@@ -12,6 +12,7 @@ import { RuncRuntime } from '../runc/runc-runtime.js';
 import { sandboxPaths } from '../runc/sandbox-paths.js';
 import type { SandboxEndpoint } from '../runtime.js';
 import { defaultSlotsDir } from '../slots/slot-claims.js';
+import { needsSandboxHost } from '../testing/host-requirements.js';
 import {
   assertNothingLeft,
   createHarness,
@@ -74,7 +75,7 @@ while True:
     signal.pause()
 `;
 
-test('a memory pause keeps pids, memory, files, connections and inotify watches', async (t) => {
+test('a memory pause keeps pids, memory, files, connections and inotify watches', needsSandboxHost, async (t) => {
   const h = await createHarness(t);
   const { endpoint, record } = await h.create();
   const id = endpoint.sandboxId;
@@ -138,7 +139,7 @@ test('a memory pause keeps pids, memory, files, connections and inotify watches'
   assert.equal(await fs.stat(sandboxPaths(h.stateDir, '/run/sandboxd', id).images).catch(() => undefined), undefined);
 });
 
-test('a filesystem-only pause keeps the disk and cold-starts on resume', async (t) => {
+test('a filesystem-only pause keeps the disk and cold-starts on resume', needsSandboxHost, async (t) => {
   const h = await createHarness(t);
   const { endpoint, record } = await h.create();
   const id = endpoint.sandboxId;
@@ -162,7 +163,7 @@ test('a filesystem-only pause keeps the disk and cold-starts on resume', async (
   assert.equal(await sh(h, id, 'sha256sum /root/note /home/x/note'), fileSum, 'files kept');
 });
 
-test('kill of a paused sandbox removes its images, disk, mounts, loop device and slot', async (t) => {
+test('kill of a paused sandbox removes its images, disk, mounts, loop device and slot', needsSandboxHost, async (t) => {
   const h = await createHarness(t);
   const { endpoint, record } = await h.create();
   await h.runtime.pause(endpoint.sandboxId);
@@ -173,7 +174,7 @@ test('kill of a paused sandbox removes its images, disk, mounts, loop device and
   await assert.rejects(h.runtime.pause(newSandboxId()), isCode('SANDBOX_NOT_FOUND'));
 });
 
-test('20 pause/resume cycles lose no file and no memory', async (t) => {
+test('20 pause/resume cycles lose no file and no memory', needsSandboxHost, async (t) => {
   const h = await createHarness(t);
   const { endpoint } = await h.create();
   const id = endpoint.sandboxId;
@@ -200,37 +201,41 @@ test('20 pause/resume cycles lose no file and no memory', async (t) => {
   }
 });
 
-test('a paused sandbox resumes after a simulated reboot that wiped all but the data dir', async (t) => {
-  // Its own run dir, so wiping it (as a reboot wipes /run) touches no other sandbox on the machine.
-  const runDir = await fs.mkdtemp('/run/sandboxd-reboot-');
-  const h = await createHarness(t, { runDir });
-  const { endpoint, record } = await h.create();
-  const id = endpoint.sandboxId;
-  const fileSum = await sh(h, id, 'head -c 200000 /dev/urandom > /root/keep && sha256sum /root/keep');
-  const before = await envdState(endpoint);
-  await h.runtime.pause(id);
-  await assertReleased(h, id, record.veth, runDir);
+test(
+  'a paused sandbox resumes after a simulated reboot that wiped all but the data dir',
+  needsSandboxHost,
+  async (t) => {
+    // Its own run dir, so wiping it (as a reboot wipes /run) touches no other sandbox on the machine.
+    const runDir = await fs.mkdtemp('/run/sandboxd-reboot-');
+    const h = await createHarness(t, { runDir });
+    const { endpoint, record } = await h.create();
+    const id = endpoint.sandboxId;
+    const fileSum = await sh(h, id, 'head -c 200000 /dev/urandom > /root/keep && sha256sum /root/keep');
+    const before = await envdState(endpoint);
+    await h.runtime.pause(id);
+    await assertReleased(h, id, record.veth, runDir);
 
-  // The "reboot": run dir (mount points, staged envd), slot claim and runc's state all gone.
-  await fs.rm(runDir, { recursive: true, force: true });
-  await fs.rm(path.join(defaultSlotsDir, String(record.slot)), { force: true });
-  await fs.rm(path.join(h.stateDir, 'runc'), { recursive: true, force: true });
+    // The "reboot": run dir (mount points, staged envd), slot claim and runc's state all gone.
+    await fs.rm(runDir, { recursive: true, force: true });
+    await fs.rm(path.join(defaultSlotsDir, String(record.slot)), { force: true });
+    await fs.rm(path.join(h.stateDir, 'runc'), { recursive: true, force: true });
 
-  const rebooted = new RuncRuntime(h.options);
-  await rebooted.init();
-  assert.deepEqual(
-    (await rebooted.list()).map((s) => [s.sandboxId, s.status]),
-    [[id, 'paused']],
-  );
-  const resumed = await rebooted.resume(id);
-  const after = await envdState(resumed);
-  assert.deepEqual([after.pid, after.secret, after.hits], [before.pid, before.secret, before.hits + 1]);
-  assert.equal(await sh(h, id, 'sha256sum /root/keep'), fileSum);
-  await rebooted.kill(id);
-  await assertNothingLeft(h.stateDir, id, { veth: record.veth, runDir });
-});
+    const rebooted = new RuncRuntime(h.options);
+    await rebooted.init();
+    assert.deepEqual(
+      (await rebooted.list()).map((s) => [s.sandboxId, s.status]),
+      [[id, 'paused']],
+    );
+    const resumed = await rebooted.resume(id);
+    const after = await envdState(resumed);
+    assert.deepEqual([after.pid, after.secret, after.hits], [before.pid, before.secret, before.hits + 1]);
+    assert.equal(await sh(h, id, 'sha256sum /root/keep'), fileSum);
+    await rebooted.kill(id);
+    await assertNothingLeft(h.stateDir, id, { veth: record.veth, runDir });
+  },
+);
 
-test('a failed dump leaves the sandbox running; a failed restore leaves it paused', async (t) => {
+test('a failed dump leaves the sandbox running; a failed restore leaves it paused', needsSandboxHost, async (t) => {
   const faults = faultInjector();
   const h = await createHarness(t, { beforeStep: faults.beforeStep });
   const { endpoint, record } = await h.create();
@@ -255,7 +260,7 @@ test('a failed dump leaves the sandbox running; a failed restore leaves it pause
   assert.equal(after.secret, before.secret, 'the images survived the failed attempts');
 });
 
-test('sweep keeps the paused sandboxes it is told to keep and deletes the others', async (t) => {
+test('sweep keeps the paused sandboxes it is told to keep and deletes the others', needsSandboxHost, async (t) => {
   const h = await createHarness(t);
   const [kept, dropped] = await Promise.all([h.create(), h.create()]);
   await h.runtime.pause(kept.endpoint.sandboxId);
@@ -268,7 +273,7 @@ test('sweep keeps the paused sandboxes it is told to keep and deletes the others
   assert.equal((await fetch(`http://${resumed.address}:${resumed.envdPort}/health`)).status, 204);
 });
 
-test('resume with memory: false boots a memory-paused sandbox afresh from its disk', async (t) => {
+test('resume with memory: false boots a memory-paused sandbox afresh from its disk', needsSandboxHost, async (t) => {
   const h = await createHarness(t);
   const { endpoint } = await h.create();
   const id = endpoint.sandboxId;
@@ -282,7 +287,7 @@ test('resume with memory: false boots a memory-paused sandbox afresh from its di
   assert.equal(await fs.stat(sandboxPaths(h.stateDir, '/run/sandboxd', id).images).catch(() => undefined), undefined);
 });
 
-test('one pause or resume at a time per sandbox; kill waits for the one in flight', async (t) => {
+test('one pause or resume at a time per sandbox; kill waits for the one in flight', needsSandboxHost, async (t) => {
   const h = await createHarness(t);
   const { endpoint, record } = await h.create();
   const id = endpoint.sandboxId;
@@ -295,7 +300,7 @@ test('one pause or resume at a time per sandbox; kill waits for the one in fligh
   await assertNothingLeft(h.stateDir, id, { veth: record.veth });
 });
 
-test('a resume that crashed before its commit is finished by the next resume or pause', async (t) => {
+test('a resume that crashed before its commit is finished by the next resume or pause', needsSandboxHost, async (t) => {
   const h = await createHarness(t);
   const { endpoint } = await h.create();
   const id = endpoint.sandboxId;

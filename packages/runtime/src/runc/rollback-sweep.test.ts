@@ -1,20 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newSandboxId, SandboxdError } from '@sandboxd/common';
+import { needsSandboxHost } from '../testing/host-requirements.js';
 import { assertNothingLeft, createHarness, testLimits } from '../testing/runtime-fixture.js';
 import { RuncRuntime } from './runc-runtime.js';
 
-test('create with an unknown template fails with TEMPLATE_NOT_FOUND and leaves nothing', async (t) => {
-  const h = await createHarness(t);
-  const sandboxId = newSandboxId();
-  await assert.rejects(
-    h.runtime.create({ sandboxId, templateId: 'no-such-template', limits: testLimits, envdEnv: {} }),
-    (err) => SandboxdError.is(err) && err.code === 'TEMPLATE_NOT_FOUND',
-  );
-  await assertNothingLeft(h.stateDir, sandboxId);
-});
+test(
+  'create with an unknown template fails with TEMPLATE_NOT_FOUND and leaves nothing',
+  needsSandboxHost,
+  async (t) => {
+    const h = await createHarness(t);
+    const sandboxId = newSandboxId();
+    await assert.rejects(
+      h.runtime.create({ sandboxId, templateId: 'no-such-template', limits: testLimits, envdEnv: {} }),
+      (err) => SandboxdError.is(err) && err.code === 'TEMPLATE_NOT_FOUND',
+    );
+    await assertNothingLeft(h.stateDir, sandboxId);
+  },
+);
 
-test('a runc failure (missing bind-mount source) rolls back', async (t) => {
+test('a runc failure (missing bind-mount source) rolls back', needsSandboxHost, async (t) => {
   const h = await createHarness(t);
   const { rm } = await import('node:fs/promises');
   const runtime = new RuncRuntime({ ...h.options, initBinary: '/nonexistent/tini' });
@@ -28,7 +33,7 @@ test('a runc failure (missing bind-mount source) rolls back', async (t) => {
   await assertNothingLeft(h.stateDir, sandboxId);
 });
 
-test('after a simulated crash, a new runtime on the same state dir sweeps everything', async (t) => {
+test('after a simulated crash, a new runtime on the same state dir sweeps everything', needsSandboxHost, async (t) => {
   const h = await createHarness(t);
   const { endpoint, record } = await h.create();
   // The first runtime object is dropped without kill; a fresh one (as after a restart) sweeps.
@@ -43,7 +48,7 @@ test('after a simulated crash, a new runtime on the same state dir sweeps everyt
   assert.deepEqual(await restarted.list(), []);
 });
 
-test('sweep keeps the sandboxes it is told to keep', async (t) => {
+test('sweep keeps the sandboxes it is told to keep', needsSandboxHost, async (t) => {
   const h = await createHarness(t);
   const [kept, dropped] = await Promise.all([h.create(), h.create()]);
   const swept = await h.runtime.sweep(new Set([kept.endpoint.sandboxId]));

@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { slotFor } from '../slots/slot.js';
+import { needsSandboxHost } from '../testing/host-requirements.js';
 import { assertNothingLeft, createHarness } from '../testing/runtime-fixture.js';
 
-test('a sandbox starts, answers /health, is isolated, and kill leaves nothing behind', async (t) => {
+test('a sandbox starts, answers /health, is isolated, and kill leaves nothing behind', needsSandboxHost, async (t) => {
   const h = await createHarness(t);
   const { endpoint, record } = await h.create();
   const id = endpoint.sandboxId;
