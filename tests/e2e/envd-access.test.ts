@@ -179,4 +179,40 @@ describe('envd ports, access tokens and signed URLs through sandboxd', needsSand
       await other.kill();
     }
   });
+  test('requests in flight when their sandbox is killed answer 502, the "not running" answer, not a reset', async () => {
+    const doomed = await Sandbox.create();
+    try {
+      // A port that accepts requests and never answers: each one is mid-flight at the kill.
+      await doomed.files.write(
+        '/home/user/hold.js',
+        `let n = 0; require('http').createServer(() => { n++; require('fs').writeFileSync('/home/user/held', String(n)); }).listen(8300, '127.0.0.1');`,
+      );
+      await doomed.commands.run('node /home/user/hold.js', { background: true, timeoutMs: 0 });
+      const held = async () => (await doomed.commands.run('cat /home/user/held 2>/dev/null || echo 0')).stdout.trim();
+      const headers = { 'e2b-sandbox-id': doomed.sandboxId, 'e2b-sandbox-port': '8300' };
+      // Wait until the port listens (a closed port answers 502 at once, which would prove nothing).
+      const probe = fetch(`${server.url}/probe`, { headers }).catch((err: Error) => err);
+      for (let i = 0; i < 100 && (await held()) === '0'; i++) await sleep(100);
+      const inFlight = Array.from({ length: 4 }, (_, i) =>
+        fetch(`${server.url}/hold/${i}`, { headers }).then(
+          async (res) => ({ status: res.status, body: await res.text() }),
+          (err: Error) => err,
+        ),
+      );
+      for (let i = 0; i < 100 && Number(await held()) < 3; i++) await sleep(100);
+      assert.ok(Number(await held()) >= 3, 'requests reached the sandbox and wait there');
+      await doomed.kill();
+      for (const answer of await Promise.all([
+        probe.then((r) => (r instanceof Error ? r : { status: r.status, body: '' })),
+        ...inFlight,
+      ])) {
+        assert.ok(!(answer instanceof Error), `a request was cut instead of answered: ${answer}`);
+        assert.equal(answer.status, 502);
+      }
+      const bodies = (await Promise.all(inFlight)) as { body: string }[];
+      for (const { body } of bodies) assert.equal(JSON.parse(body).code, 502);
+    } finally {
+      await doomed.kill().catch(() => {});
+    }
+  });
 });

@@ -49,7 +49,7 @@ export interface SandboxProxyOptions {
 export class SandboxProxy {
   readonly #agents = new Map<string, http.Agent>();
   readonly #tunnelAgents = new Map<string, TunnelAgent>();
-  readonly #open = new Map<string, Set<Duplex | http.ServerResponse>>();
+  readonly #open = new Map<string, Set<Duplex | Exchange>>();
   #closed = false;
 
   constructor(private readonly o: SandboxProxyOptions) {}
@@ -77,7 +77,19 @@ export class SandboxProxy {
       // envd directly; any other port through envd's loopback tunnel (port-tunnel.ts).
       agent: target.port === route.envdPort ? this.#agent(route.sandboxId) : this.#tunnelAgent(route),
     });
-    const untrack = this.#track(route.sandboxId, res);
+    // When the sandbox goes away mid-request, an exchange whose answer has not begun gets the same
+    // 502 as a request for a sandbox that is not running (the SDKs read that as "not running");
+    // only an answer already under way is cut.
+    let dropped = false;
+    const exchange: Exchange = {
+      abandon: () => {
+        if (res.headersSent) return void res.destroy();
+        dropped = true;
+        upstream.destroy();
+        sendProxyError(res, new SandboxdError('PROXY_SANDBOX_NOT_FOUND'), route.sandboxId);
+      },
+    };
+    const untrack = this.#track(route.sandboxId, exchange);
     this.o.metrics.proxiedStreams.inc();
     // Set once the upstream response has fully arrived; destroying the request after that would
     // kill a healthy keep-alive socket that is already back in the agent's pool.
@@ -88,6 +100,7 @@ export class SandboxProxy {
       if (!upstreamComplete && !upstream.destroyed) upstream.destroy();
     });
     upstream.on('response', (upstreamRes) => {
+      if (dropped) return void upstreamRes.destroy();
       upstreamRes.on('end', () => {
         upstreamComplete = true;
       });
@@ -97,6 +110,7 @@ export class SandboxProxy {
       upstreamRes.on('aborted', () => res.destroy());
     });
     upstream.on('error', (err) => {
+      if (dropped) return;
       if (res.headersSent) {
         res.destroy();
         return;
@@ -154,7 +168,10 @@ export class SandboxProxy {
 
   /** The sandbox stopped serving: drop every open exchange and its connection pool. */
   dropSandbox(sandboxId: string): void {
-    for (const stream of this.#open.get(sandboxId) ?? []) stream.destroy();
+    for (const open of this.#open.get(sandboxId) ?? []) {
+      if ('abandon' in open) open.abandon();
+      else open.destroy();
+    }
     this.#open.delete(sandboxId);
     this.#agents.get(sandboxId)?.destroy();
     this.#agents.delete(sandboxId);
@@ -196,7 +213,7 @@ export class SandboxProxy {
     return agent;
   }
 
-  #track(sandboxId: string, stream: Duplex | http.ServerResponse): () => void {
+  #track(sandboxId: string, stream: Duplex | Exchange): () => void {
     let set = this.#open.get(sandboxId);
     if (!set) {
       set = new Set();
@@ -209,6 +226,11 @@ export class SandboxProxy {
       if (current?.size === 0) this.#open.delete(sandboxId);
     };
   }
+}
+
+/** A proxied HTTP request in flight, and how to end it when its sandbox goes away. */
+interface Exchange {
+  abandon(): void;
 }
 
 /** A route exists but its port did not answer: the catalog error, with the transport's as cause. */
