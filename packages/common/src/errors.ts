@@ -40,6 +40,11 @@ export const errorCatalog = {
   SHUTTING_DOWN: { kind: 'unavailable', message: 'the server is shutting down' },
   /** The sandbox could not be frozen or dumped; it was thawed and runs on, reachable as before. */
   PAUSE_REFUSED: { kind: 'unavailable', message: 'the sandbox could not be paused right now; it keeps running' },
+  /** The sandbox stopped serving but some of its host resources would not go; they stay for a retry. */
+  KILL_INCOMPLETE: {
+    kind: 'unavailable',
+    message: 'the sandbox is stopped but its teardown is incomplete; kill it again, or the next start-up finishes it',
+  },
   CAPACITY_EXHAUSTED: { kind: 'exhausted', message: 'no capacity left' },
   RATE_LIMITED: { kind: 'exhausted', message: 'too many requests for this API key' },
   NOT_IMPLEMENTED: { kind: 'unimplemented', message: 'not implemented yet' },

@@ -122,6 +122,11 @@ export interface SandboxRuntime {
    * stays paused with its images intact; retry, resume with memory: false, or kill).
    */
   resume(sandboxId: string, options?: ResumeOptions): Promise<SandboxEndpoint>;
+  /**
+   * Errors: KILL_INCOMPLETE (the sandbox no longer runs, but a step of its teardown failed, e.g.
+   * a mount that would not go: what is left stays on disk, and a second kill or the start-up
+   * sweep takes it apart).
+   */
   kill(sandboxId: string): Promise<void>;
   /** Sandboxes this runtime's state directory knows of (paused ones included), with what runc says of each. */
   list(): Promise<RuntimeSandbox[]>;

@@ -42,16 +42,28 @@ export interface TeardownDeps {
   beforeStep?: (step: string, sandboxId: string) => void | Promise<void>;
 }
 
-/** Some steps failed; what is left is on disk for a retry (kill again, or the start-up sweep). */
+/** How soon a second kill may find the step that failed unblocked (a mount's holder gone). */
+const killRetryAfterSeconds = 2;
+
+/**
+ * Some steps failed; what is left is on disk for a retry (kill again, or the start-up sweep). A
+ * `destroy` is a kill's teardown: its failure is KILL_INCOMPLETE, the caller's to retry; a
+ * `release` belongs to a pause or resume, which report their own failure.
+ */
 export class TeardownIncompleteError extends SandboxdError {
   constructor(
     readonly sandboxId: string,
     readonly failures: ReadonlyArray<{ step: TeardownStep; error: unknown }>,
+    mode: TeardownMode = 'destroy',
   ) {
     const what = failures.map((f) => `${f.step}: ${f.error instanceof Error ? f.error.message : String(f.error)}`);
-    super('RUNTIME_FAILED', `teardown of sandbox ${sandboxId} is incomplete (${what.join('; ')})`, {
-      cause: failures[0]?.error,
-    });
+    super(
+      mode === 'destroy' ? 'KILL_INCOMPLETE' : 'RUNTIME_FAILED',
+      `teardown of sandbox ${sandboxId} is incomplete (${what.join('; ')})`,
+      mode === 'destroy'
+        ? { cause: failures[0]?.error, retryAfterSeconds: killRetryAfterSeconds }
+        : { cause: failures[0]?.error },
+    );
   }
 }
 
@@ -116,7 +128,7 @@ export async function teardownSandbox(
     }
   }
   if (failures.length > 0) {
-    const err = new TeardownIncompleteError(sandboxId, failures);
+    const err = new TeardownIncompleteError(sandboxId, failures, mode);
     deps.log.error('sandbox teardown incomplete; what is left stays for a retry', { sandboxId, mode, err });
     throw err;
   }

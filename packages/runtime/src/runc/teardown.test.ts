@@ -69,6 +69,9 @@ describe('one teardown, driven by what is on disk', needsSandboxHost, () => {
         await assert.rejects(h.runtime.kill(id), (err) => {
           assert.ok(err instanceof TeardownIncompleteError, String(err));
           assert.equal(err.failures[0]?.step, step);
+          // The server answers it as a 503 to retry, not a 500.
+          assert.equal(err.code, 'KILL_INCOMPLETE');
+          assert.ok(err.retryAfterSeconds);
           return true;
         });
         const mounted = await mountsUnder([paths.mountDir]);

@@ -57,3 +57,19 @@ test('a timeout of 0 is accepted on create, set-timeout and connect; a negative 
     assert.equal(last?.cause, 'timeout');
   }
 });
+
+test('a kill whose teardown is blocked answers 503 with Retry-After, never 500; a second kill finishes it', async (t) => {
+  const { api, call } = setup(t);
+  const created = (await (await call('POST', '/v2/sandboxes', { templateID: 'base' })).json()) as { sandboxID: string };
+  const id = created.sandboxID;
+  api.runtime.failKills = 1;
+  const blocked = await call('DELETE', `/sandboxes/${id}`);
+  assert.ok(blocked.headers.get('retry-after'), 'Retry-After is sent');
+  await expectStatus(blocked, 503, /teardown is incomplete/);
+  assert.equal(api.store.getSandbox(id)?.state, 'killing', 'the row waits for the retry');
+  await expectStatus(await call('GET', `/sandboxes/${id}`), 404);
+  await expectStatus(await call('DELETE', `/sandboxes/${id}`), 204);
+  assert.equal(api.store.getSandbox(id)?.state, 'killed');
+  assert.equal(api.service.events.list(testTeam, { sandboxId: id, limit: 1 })[0]?.type, 'killed');
+  await expectStatus(await call('DELETE', `/sandboxes/${id}`), 404);
+});

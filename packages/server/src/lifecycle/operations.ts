@@ -149,14 +149,24 @@ export class SandboxOperations {
     }
   }
 
-  /** → killing → killed. The route goes first: the proxy answers 502 and drops open streams. */
+  /**
+   * → killing → killed. The route goes first: the proxy answers 502 and drops open streams. A
+   * teardown that could not finish leaves the row `killing`: a second kill (killing → killing)
+   * runs the teardown again, and the next start-up's sweep finishes it otherwise.
+   */
   async kill(record: SandboxRecord, cause: Cause, detail?: string): Promise<void> {
     const killing = this.d.writer.apply(record, 'kill', { cause, detail });
     try {
       await this.d.runtime.kill(record.id);
     } catch (err) {
-      // The row stays `killing`; the next start-up sweep finishes the job.
       this.d.logger.error('sandbox kill failed', { sandboxId: record.id, err });
+      // The client's to retry: 503 with Retry-After; the host's details (mount paths) stay in the log.
+      if (SandboxdError.is(err) && err.code === 'KILL_INCOMPLETE') {
+        throw new SandboxdError('KILL_INCOMPLETE', undefined, {
+          cause: err,
+          retryAfterSeconds: err.retryAfterSeconds ?? 1,
+        });
+      }
       throw new SandboxdError('RUNTIME_FAILED', 'failed to kill the sandbox', { cause: err });
     }
     this.d.writer.apply(killing, 'finish-kill', { cause, detail });

@@ -145,10 +145,17 @@ export class SandboxService {
     return this.o.store.listSandboxes(query);
   }
 
+  /** Also of a sandbox left `killing` by a teardown that could not finish: the kill is retried. */
   async kill(team: Team, sandboxId: string): Promise<void> {
-    this.get(team, sandboxId);
+    this.#killable(team, sandboxId);
     // Re-checked inside the queue: of two racing kills, the second finds the sandbox gone (404).
-    await this.#queue.run(sandboxId, () => this.#ops.kill(this.get(team, sandboxId), 'user'));
+    await this.#queue.run(sandboxId, () => this.#ops.kill(this.#killable(team, sandboxId), 'user'));
+  }
+
+  #killable(team: Team, sandboxId: string): SandboxRecord {
+    const record = this.o.store.getSandbox(sandboxId);
+    if (record?.state === 'killing' && record.teamId === team.id) return record;
+    return this.get(team, sandboxId);
   }
 
   /**

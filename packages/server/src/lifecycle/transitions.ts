@@ -28,8 +28,16 @@ export const moves = {
   start: { from: ['creating'], to: 'running', causes: ['user'], event: 'running' },
   /** The runtime could not start it: nothing runs, so there is nothing to kill. */
   'fail-create': { from: ['creating'], to: 'killed', causes: ['error'], event: 'killed' },
-  /** A kill call, the deadline, or a pause that left the sandbox in no known state. */
-  kill: { from: ['running', 'pausing', 'paused'], to: 'killing', causes: ['user', 'timeout', 'error'], event: null },
+  /**
+   * A kill call, the deadline, or a pause that left the sandbox in no known state; from `killing`:
+   * a kill call retrying a teardown that could not finish.
+   */
+  kill: {
+    from: ['running', 'pausing', 'paused', 'killing'],
+    to: 'killing',
+    causes: ['user', 'timeout', 'error'],
+    event: null,
+  },
   'finish-kill': { from: ['killing'], to: 'killed', causes: ['user', 'timeout', 'error'], event: 'killed' },
   /** A pause call, or the deadline of an `autoPause` sandbox. */
   pause: { from: ['running'], to: 'pausing', causes: ['user', 'timeout'], event: 'pausing' },

@@ -19,6 +19,8 @@ export class MemoryRuntime implements SandboxRuntime {
   failNextCreate = false;
   failNextResume = false;
   killDelayMs = 0;
+  /** Kills that fail as a teardown blocked by a mount does: the sandbox is stopped, its rest stays. */
+  failKills = 0;
   /** How long pause and resume take, so tests can race other operations against them. */
   pauseDelayMs = 0;
   /** Every pause fails as a sandbox that will not freeze does: it keeps running. */
@@ -69,6 +71,12 @@ export class MemoryRuntime implements SandboxRuntime {
   async kill(id: string) {
     if (this.killDelayMs > 0) await new Promise((r) => setTimeout(r, this.killDelayMs));
     this.live.delete(id);
+    if (this.failKills > 0) {
+      this.failKills--;
+      throw new SandboxdError('KILL_INCOMPLETE', `teardown of sandbox ${id} is incomplete (unmount: busy)`, {
+        retryAfterSeconds: 2,
+      });
+    }
     this.paused.delete(id);
   }
 
