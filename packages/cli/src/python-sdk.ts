@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isAlive } from '@sandboxd/runtime';
 import { repoRoot } from './paths.js';
 import { runCommand } from './run-command.js';
 
@@ -79,14 +80,5 @@ function removeAbandonedBuilds(venvDir: string): void {
     const pid = Number(name.slice(prefix.length));
     if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) continue;
     fs.rmSync(path.join(path.dirname(venvDir), name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -11,6 +11,7 @@ export {
   type TemplateProgress,
   templateRootfs,
 } from './images/index.js';
+export { isAlive } from './process/is-alive.js';
 export { RuncRuntime, type RuncRuntimeOptions } from './runc/index.js';
 export type {
   PausedSandbox,

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isAlive } from '../process/is-alive.js';
 
 /**
  * A machine-wide build lock: an exclusive-create file holding the builder's pid. Several servers
@@ -23,14 +24,5 @@ export async function acquireBuildLock(lockPath: string, onWait: () => void): Pr
     if (!warned) onWait();
     warned = true;
     await sleep(1000);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

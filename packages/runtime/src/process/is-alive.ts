@@ -1,9 +1,12 @@
-/** True while `pid` exists (signal 0 checks without sending anything). */
+/**
+ * True while `pid` exists (signal 0 checks without sending anything). EPERM means it exists but
+ * belongs to someone we may not signal: still alive.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
