@@ -1,0 +1,40 @@
+"""Entry point: `python3 -m sandboxd_interpreter [--port 49999] [--host 0.0.0.0]`."""
+
+import argparse
+import asyncio
+import logging
+import signal
+
+from tornado.httpserver import HTTPServer
+
+from .handlers import make_app
+from .registry import Registry
+
+
+async def main(host, port):
+    registry = Registry()
+    # Kernels first, port second: once /health answers, the default contexts are warm (and in the snapshot).
+    await registry.start_defaults()
+    server = HTTPServer(make_app(registry), idle_connection_timeout=640, max_body_size=256 * 1024 * 1024)
+    server.listen(port, host)
+    logging.getLogger(__name__).info("listening on %s:%d", host, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    server.stop()
+    await registry.stop_all()
+
+
+def cli():
+    parser = argparse.ArgumentParser(prog="sandboxd_interpreter")
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=49999)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(main(args.host, args.port))
+
+
+if __name__ == "__main__":
+    cli()
