@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Sandbox } from 'e2b';
 import { startTestServer } from '../tests/support/server-harness.js';
+import { measureCodeInterpreter } from './code-interpreter.js';
 import { measureFiles } from './files.js';
 import { measureExpiry, measureListing } from './lifecycle.js';
 import { measurePauseResume } from './pause-resume.js';
@@ -20,6 +21,7 @@ import { type BenchRow, percentile, timed } from './stats.js';
  * refill, i.e. the steady state of a client that does not create in a tight loop).
  *
  * `npm run bench -- pause` runs only the runtime pause/resume figures (issue #5, pause-resume.ts).
+ * `npm run bench -- code-interpreter` runs only the code-interpreter figures (issue #10, code-interpreter.ts).
  */
 
 const createCount = Number(process.env.BENCH_CREATES ?? 20);
@@ -129,6 +131,7 @@ const sections: Record<string, () => Promise<void>> = {
     await measurePauseResume(rows, samples);
     await measureSdkPauseResume(rows, samples);
   },
+  'code-interpreter': () => measureCodeInterpreter(rows, samples),
 };
 
 async function main(): Promise<void> {
@@ -136,10 +139,17 @@ async function main(): Promise<void> {
   const unknown = chosen.filter((name) => !(name in sections));
   if (unknown.length > 0)
     throw new Error(`unknown bench section(s) ${unknown.join(', ')}; known: ${Object.keys(sections).join(', ')}`);
+  const loadBefore = os.loadavg();
   for (const [name, run] of Object.entries(sections)) if (chosen.length === 0 || chosen.includes(name)) await run();
+  // Shared machines: the load says how much else was running while these figures were taken.
+  const load = { before: loadBefore, after: os.loadavg() };
 
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}`;
-  process.stdout.write(`\nsandboxd benchmark — ${machine}\n\n`);
+  const loadText = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
+  process.stdout.write(`\nsandboxd benchmark — ${machine}\n`);
+  process.stdout.write(
+    `load average (1/5/15 min): ${loadText(load.before)} at start, ${loadText(load.after)} at end\n\n`,
+  );
   const w = Math.max(...rows.map((r) => r.metric.length));
   for (const r of rows) {
     const value = `${r.value.toFixed(r.value < 10 ? 2 : 1)} ${r.unit}`;
@@ -151,7 +161,10 @@ async function main(): Promise<void> {
   const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
   fs.mkdirSync(outDir, { recursive: true });
   const outFile = path.join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(outFile, `${JSON.stringify({ machine, date: new Date().toISOString(), rows, samples }, null, 2)}\n`);
+  fs.writeFileSync(
+    outFile,
+    `${JSON.stringify({ machine, load, date: new Date().toISOString(), rows, samples }, null, 2)}\n`,
+  );
   process.stdout.write(`\nraw figures: ${path.relative(process.cwd(), outFile)}\n`);
 }
 
