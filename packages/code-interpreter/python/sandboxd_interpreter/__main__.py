@@ -6,6 +6,7 @@ import logging
 import signal
 
 from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
 
 from .handlers import make_app
 from .registry import Registry
@@ -16,8 +17,11 @@ async def main(host, port):
     # Kernels first, port second: once /health answers, the default contexts are warm (and in the snapshot).
     await registry.start_defaults()
     server = HTTPServer(make_app(registry), idle_connection_timeout=640, max_body_size=256 * 1024 * 1024)
-    server.listen(port, host)
-    logging.getLogger(__name__).info("listening on %s:%d", host, port)
+    sockets = bind_sockets(port, host)
+    server.add_sockets(sockets)
+    # Port 0 picks a free port; the line below tells a parent process (the tests) which one.
+    bound = sockets[0].getsockname()[1]
+    print(f"serving on http://{host}:{bound}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

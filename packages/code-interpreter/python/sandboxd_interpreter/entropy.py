@@ -6,7 +6,10 @@ differs from the one a context last saw means "restored": the context then resee
 re-reads the sandbox env vars) before the next user code runs.
 """
 
-BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
+import os
+
+# Overridable so the restore path can be exercised without a real checkpoint/restore.
+BOOT_ID_PATH = os.environ.get("SANDBOXD_BOOT_ID_PATH", "/proc/sys/kernel/random/boot_id")
 
 
 def boot_id():

@@ -60,7 +60,8 @@ def error_line(name, value, traceback):
     if isinstance(traceback, list):
         # Kernels send the traceback as a list of (ANSI-coloured) chunks; the clients want one string.
         traceback = "\n".join(str(part) for part in traceback)
-    return {"type": "error", "name": str(name), "value": str(value), "traceback": str(traceback or "")}
+    # bash_kernel reports a failing last command with an empty name and the exit status as the value.
+    return {"type": "error", "name": str(name or "Error"), "value": str(value or ""), "traceback": str(traceback or "")}
 
 
 def count_line(execution_count):
