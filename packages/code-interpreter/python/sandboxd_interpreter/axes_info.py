@@ -43,6 +43,12 @@ class AxisInfo:
             return name if name is not None else v
         return v
 
+    def values(self, column):
+        """`value` over a 1-D float array of finite numbers; plain axes take the fast path."""
+        if self.kind == "plain":
+            return column.tolist()
+        return [self.value(v) for v in column.tolist()]
+
     def ticks(self):
         """(tick values, tick label strings) for the major ticks inside the view limits."""
         locs = self._visible_locs()
@@ -62,7 +68,8 @@ class AxisInfo:
 
     def label_at(self, position):
         """The name the axis gives a bar or box at `position`: its category, else the nearest tick's label."""
-        if self.kind == "categorical":
+        if self.kind in ("categorical", "datetime"):
+            # A bar at a date or a category is named by it (ISO date / category name), not by a nearby tick.
             name = self.value(position)
             if isinstance(name, str):
                 return name

@@ -56,7 +56,11 @@ def _read_box(pts, segments, lines, vertical, used):
     # Work in (position, value) coordinates: position is x for an upright box, y for a horizontal one.
     pv = pts if vertical else pts[:, ::-1]
     left, right = pv[:, 0].min(), pv[:, 0].max()
-    q1, q3 = pv[:, 1].min(), pv[:, 1].max()
+    if len(pv) == 11:
+        # Notched outline: q1, q1, notch, median, notch, q3, ...; the notch may reach past the quartiles.
+        q1, q3 = sorted((pv[0, 1], pv[5, 1]))
+    else:
+        q1, q3 = pv[:, 1].min(), pv[:, 1].max()
     centre = (left + right) / 2
     tol = max(right - left, 1.0) * 1e-6
 
@@ -95,9 +99,9 @@ def _read_box(pts, segments, lines, vertical, used):
             continue
         s = s if vertical else s[:, ::-1]
         if np.all(np.abs(s[:, 0] - centre) <= max(tol, (right - left) * 0.5)):
-            # Fliers lie outside the whiskers; a marker inside them is a mean marker, not an outlier.
-            outliers.extend(float(v) for v in s[:, 1] if v < low - tol or v > high + tol)
             picked.append(ln)
+            if not (len(s) == 1 and _mean_marker(ln)):
+                outliers.extend(float(v) for v in s[:, 1] if v < low - tol or v > high + tol)
     # Caps: short segments across the centre at the whisker ends.
     for ln, seg in segments:
         if ln in used or ln in picked:
@@ -122,3 +126,11 @@ def _read_box(pts, segments, lines, vertical, used):
 def _marker_only(line):
     blank = ("none", "", " ")
     return str(line.get_linestyle()).lower() in blank and str(line.get_marker()).lower() not in blank
+
+
+def _mean_marker(line):
+    # showmeans=True adds a one-point line per box; only its marker style tells it from a single flier.
+    from matplotlib import rcParams
+
+    mean, flier = rcParams["boxplot.meanprops.marker"], rcParams["boxplot.flierprops.marker"]
+    return mean != flier and line.get_marker() == mean

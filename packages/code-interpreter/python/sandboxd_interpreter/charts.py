@@ -127,6 +127,8 @@ def _bar_chart(ax, containers):
 
 def _point_chart(ax, used):
     x, y = AxisInfo(ax.xaxis), AxisInfo(ax.yaxis)
+    caps, names = _errorbars(ax)
+    used = set(used) | caps
     series, any_line = [], False
     for line in ax.get_lines():
         if line in used or not line.get_visible() or not _in_data_coords(line, ax):
@@ -135,7 +137,7 @@ def _point_chart(ax, used):
         if not points:
             continue
         any_line = any_line or str(line.get_linestyle()).lower() not in _NO_STYLE
-        series.append({"label": _label(line.get_label()), "points": points})
+        series.append({"label": _label(names.get(line, line.get_label())), "points": points})
     for coll in ax.collections:
         if type(coll).__name__ != "PathCollection" or not coll.get_visible():
             continue
@@ -170,7 +172,27 @@ def _pairs(xy, x, y):
         return []
     # matplotlib skips non-finite points when drawing; so do we.
     arr = arr[np.isfinite(arr).all(axis=1)]
-    return [[x.value(px), y.value(py)] for px, py in arr.tolist()]
+    if x.kind == y.kind == "plain":
+        return arr.tolist()
+    return [list(pair) for pair in zip(x.values(arr[:, 0]), y.values(arr[:, 1]))]
+
+
+def _errorbars(ax):
+    """(cap lines, {data line: label}) of errorbar() plots.
+
+    errorbar() draws its caps as marker-only lines (decoration, not series) and puts the label on its
+    container rather than on the data line.
+    """
+    caps, names = set(), {}
+    for container in ax.containers:
+        if type(container).__name__ != "ErrorbarContainer" or not container.lines:
+            continue
+        data_line = container.lines[0]
+        if data_line is not None:
+            names[data_line] = container.get_label()
+        if len(container.lines) > 1:
+            caps.update(container.lines[1] or ())
+    return caps, names
 
 
 def _in_data_coords(artist, ax):

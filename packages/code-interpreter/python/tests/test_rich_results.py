@@ -119,6 +119,26 @@ class ChartTypes(unittest.TestCase):
                 self.assertEqual(a["outliers"], [20])
                 self.assertEqual((b["label"], b["median"], b["outliers"]), ("b", 12, []))
 
+    def test_notched_boxes_with_mean_markers(self):
+        fig, ax = plt.subplots()
+        ax.boxplot([[1, 2, 3, 4, 100]], notch=True, showmeans=True)
+        (box,) = chart_of(fig)["elements"]
+        self.assertEqual([box[k] for k in ("first_quartile", "median", "third_quartile")], [2, 3, 4])
+        self.assertEqual(box["outliers"], [100])  # the mean (22) is not an outlier
+
+    def test_errorbars_are_one_labelled_series(self):
+        fig, ax = plt.subplots()
+        ax.errorbar([1, 2], [3, 4], yerr=[0.5, 0.5], capsize=3, label="measured")
+        chart = chart_of(fig)
+        self.assertEqual(chart["type"], "line")
+        self.assertEqual(chart["elements"], [{"label": "measured", "points": [[1, 3], [2, 4]]}])
+
+    def test_bars_at_dates_are_named_by_date(self):
+        fig, ax = plt.subplots()
+        ax.bar(pd.to_datetime(["2024-03-01", "2024-03-02"]), [1, 2])
+        labels = [e["label"] for e in chart_of(fig)["elements"]]
+        self.assertEqual(labels, ["2024-03-01T00:00:00", "2024-03-02T00:00:00"])
+
     def test_dates_and_categories_come_back_as_strings(self):
         fig, ax = plt.subplots()
         ax.plot(pd.to_datetime(["2024-01-01", "2024-01-02"]), [1, 2])
