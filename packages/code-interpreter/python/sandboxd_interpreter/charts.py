@@ -43,6 +43,9 @@ def _axes_chart(ax):
 
 
 def _classify(ax):
+    if getattr(ax, "name", "") == "3d":
+        # Its lines hold only the x/y part of the data; a 2-D chart of that would mislead.
+        return _base(ax, "unknown")
     wedges = _wedges(ax)
     if wedges:
         chart = _base(ax, "pie")

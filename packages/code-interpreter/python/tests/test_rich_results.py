@@ -177,6 +177,9 @@ class ChartTypes(unittest.TestCase):
         ax.set_title("image")
         self.assertEqual(chart_of(fig), {"type": "unknown", "title": "image", "elements": []})
         self.assertEqual(chart_of(plt.figure()), {})
+        fig = plt.figure()
+        fig.add_subplot(projection="3d").plot([1, 2], [3, 4], [5, 6])
+        self.assertEqual(chart_of(fig)["type"], "unknown")
         self.assertEqual(figure_to_chart(object()), {})
 
 
