@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NotFoundError, SandboxError, TimeoutError } from '@e2b/code-interpreter';
@@ -217,5 +218,57 @@ describe('code-execution server with the official client (on this host)', { skip
     assert.equal((await fetch(`${server.url}/nowhere`)).status, 404);
     const preflight = await fetch(`${server.url}/execute`, { method: 'OPTIONS' });
     assert.equal(preflight.headers.get('access-control-allow-origin'), '*');
+  });
+});
+
+// The Node runner is bundled from ../js-runner; without it (or without the Python stack) this part is skipped.
+const runnerBuild = new URL('../js-runner/build.ts', import.meta.url);
+const skipJs = skip ?? (fs.existsSync(runnerBuild) ? undefined : 'the JavaScript runner sources are not here');
+
+describe('JavaScript and TypeScript contexts through the server (on this host)', { skip: skipJs }, () => {
+  let server: LocalServer;
+  let bundleDir: string;
+  before(async () => {
+    bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ciserver-js-'));
+    const { buildJsRunnerBundle } = (await import(runnerBuild.href)) as {
+      buildJsRunnerBundle: (out: string) => Promise<string>;
+    };
+    server = await startLocalServer({ jsRunner: await buildJsRunnerBundle(path.join(bundleDir, 'js-runner.mjs')) });
+  });
+  after(async () => {
+    await server?.stop();
+    if (bundleDir) fs.rmSync(bundleDir, { recursive: true, force: true });
+  });
+
+  test('the default javascript context exists from the start and keeps state', async () => {
+    const sbx = server.client();
+    assert.ok((await sbx.listCodeContexts()).some((c) => c.language === 'javascript'));
+    await sbx.runCode('const base = 40', { language: 'javascript' });
+    const exec = await sbx.runCode('console.log("sum"); console.error("warned"); base + 2', { language: 'js' });
+    assert.equal(exec.text, '42');
+    assert.deepEqual(exec.logs, { stdout: ['sum\n'], stderr: ['warned\n'] });
+    const failed = await sbx.runCode('throw new RangeError("nope")', { language: 'javascript' });
+    assert.equal(failed.error?.name, 'RangeError');
+    assert.equal(failed.error?.value, 'nope');
+  });
+
+  test('typescript runs on the same runner; env vars and the timeout interrupt work', async () => {
+    const sbx = server.client();
+    server.sandboxEnvs.JS_WIDE = 'wide'; // read on the context's first execution
+    const ts = await sbx.createCodeContext({ language: 'ts' });
+    assert.equal(ts.language, 'typescript');
+    const typed = await sbx.runCode('const n: number = 6; interface P { x: number }\nn * 7', { context: ts });
+    assert.equal(typed.text, '42');
+    const env = await sbx.runCode('`${process.env.JS_WIDE}/${process.env.JS_CALL}`', {
+      context: ts,
+      envs: { JS_CALL: 'call' },
+    });
+    assert.equal(env.text, 'wide/call');
+    assert.equal((await sbx.runCode('String(process.env.JS_CALL)', { context: ts })).text, 'undefined');
+    await assert.rejects(sbx.runCode('while (true) {}', { context: ts, timeoutMs: 1_000 }), TimeoutError);
+    assert.equal((await sbx.runCode('n', { context: ts })).text, '6');
+    await sbx.restartCodeContext(ts);
+    assert.equal((await sbx.runCode('typeof n', { context: ts })).text, 'undefined');
+    await sbx.removeCodeContext(ts);
   });
 });

@@ -41,6 +41,8 @@ class JsContext(Context):
         self.proc = await asyncio.create_subprocess_exec(
             NODE,
             RUNNER,
+            # The runner strips TypeScript types from every request when told its language is typescript.
+            f"--language={self.language}",
             cwd=self.cwd,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
