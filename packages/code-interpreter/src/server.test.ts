@@ -259,7 +259,7 @@ describe('JavaScript and TypeScript contexts through the server (on this host)',
     assert.equal(ts.language, 'typescript');
     const typed = await sbx.runCode('const n: number = 6; interface P { x: number }\nn * 7', { context: ts });
     assert.equal(typed.text, '42');
-    const env = await sbx.runCode('`${process.env.JS_WIDE}/${process.env.JS_CALL}`', {
+    const env = await sbx.runCode('process.env.JS_WIDE + "/" + process.env.JS_CALL', {
       context: ts,
       envs: { JS_CALL: 'call' },
     });

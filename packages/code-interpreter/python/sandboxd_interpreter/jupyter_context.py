@@ -24,10 +24,14 @@ INTERRUPT_GRACE_S = 20.0
 POLL_S = 0.2
 
 
-def _startup_args(language):
-    if language != "python" or not STARTUP_DIR.is_dir():
+def _kernel_args(language):
+    if language != "python":
         return []
-    return [f"--IPKernelApp.exec_files={p}" for p in sorted(STARTUP_DIR.glob("*.py"))]
+    # History in memory only: no sqlite file held open across a checkpoint/restore, none shared by sandboxes.
+    args = ["--HistoryManager.enabled=False"]
+    if STARTUP_DIR.is_dir():
+        args += [f"--IPKernelApp.exec_files={p}" for p in sorted(STARTUP_DIR.glob("*.py"))]
+    return args
 
 
 class JupyterContext(Context):
@@ -43,7 +47,7 @@ class JupyterContext(Context):
         km.ip = "127.0.0.1"
         env = dict(os.environ)
         env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-        await km.start_kernel(cwd=self.cwd, env=env, extra_arguments=_startup_args(self.language))
+        await km.start_kernel(cwd=self.cwd, env=env, extra_arguments=_kernel_args(self.language))
         self.km = km
         await self._connect()
 
@@ -64,6 +68,9 @@ class JupyterContext(Context):
     async def _restart_runner(self):
         if self.kc is not None:
             self.kc.stop_channels()
+        # After a restore into a fresh disk the connection file may be gone; jupyter_client rewrites a
+        # missing file, but not a missing directory.
+        os.makedirs(os.path.dirname(self.km.connection_file), exist_ok=True)
         await self.km.restart_kernel(now=True)
         await self._connect()
 
