@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { InvalidArgumentError, NotFoundError, Sandbox, SandboxError, TimeoutError } from '@e2b/code-interpreter';
-import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
+import { needsTemplates } from '../support/template-requirements.js';
 
 // Issue #10 acceptance: the official @e2b/code-interpreter package, unchanged, against a real server and
 // real code-interpreter-v1 sandboxes (the execution server on port 49999 inside them).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: Jupyter tracebacks are ANSI-coloured
 const plain = (text: string | undefined) => (text ?? '').replace(/\x1b\[[0-9;]*m/g, '');
 
-describe('@e2b/code-interpreter against sandboxd', needsSandboxHost, () => {
+describe('@e2b/code-interpreter against sandboxd', await needsTemplates('code-interpreter-v1'), () => {
   let server: TestServer;
   let sbx: Sandbox;
   before(async () => {
