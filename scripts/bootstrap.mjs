@@ -41,6 +41,8 @@ function findTests(dir, out = []) {
 }
 
 const cli = ['--import', 'tsx', 'packages/cli/src/main.ts'];
+// Built-in templates the tests and benchmarks start sandboxes of, besides base.
+const testTemplates = 'python-data-science,code-interpreter-v1';
 
 ensureNodeModules();
 switch (verb) {
@@ -53,7 +55,7 @@ switch (verb) {
   case 'test-only': {
     // `test` is the full gate (set-up, lint, every test); `test-only [filter…]` just runs tests.
     if (verb === 'test') {
-      let status = run(process.execPath, [...cli, 'setup']);
+      let status = run(process.execPath, [...cli, 'setup', '--templates', testTemplates]);
       if (status !== 0) process.exit(status);
       process.stdout.write('[lint] biome + tsc\n');
       status = run('npm', ['run', '--silent', 'lint']);
@@ -78,7 +80,7 @@ switch (verb) {
     break;
   }
   case 'bench': {
-    const status = run(process.execPath, [...cli, 'setup']);
+    const status = run(process.execPath, [...cli, 'setup', '--templates', testTemplates]);
     if (status !== 0) process.exit(status);
     process.exit(run(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args]));
     break;

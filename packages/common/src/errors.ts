@@ -29,6 +29,8 @@ export const errorCatalog = {
   UNAUTHENTICATED: { kind: 'unauthenticated', message: 'invalid or missing API key' },
   SANDBOX_NOT_FOUND: { kind: 'not-found', message: 'sandbox not found' },
   TEMPLATE_NOT_FOUND: { kind: 'not-found', message: 'template not found' },
+  /** A built-in template this server knows how to build, not built on this machine yet. */
+  TEMPLATE_NOT_BUILT: { kind: 'not-found', message: 'template is not built on this server' },
   ROUTE_NOT_FOUND: { kind: 'not-found', message: 'no such route' },
   INVALID_TRANSITION: { kind: 'conflict', message: 'operation not allowed in the current state' },
   IDEMPOTENCY_REQUEST_MISMATCH: {
@@ -70,6 +72,10 @@ export const errorCatalog = {
   UNSUPPORTED_MEDIA_TYPE: { kind: 'unsupported-media-type', message: 'unsupported content type' },
   RANGE_NOT_SATISFIABLE: { kind: 'range-not-satisfiable', message: 'requested range not satisfiable' },
   SANDBOX_NOT_INITIALISED: { kind: 'unavailable', message: 'sandbox is not initialised yet' },
+  /** The template's start command runs, its ready check has not passed yet. */
+  SANDBOX_NOT_READY: { kind: 'unavailable', message: 'the template start command is not ready yet' },
+  /** The template's start command exited, or its ready check never passed. */
+  START_FAILED: { kind: 'bad-gateway', message: 'the template start command failed' },
   PORT_UNREACHABLE: { kind: 'bad-gateway', message: 'nothing listens on that port in the sandbox' },
   DEADLINE_EXCEEDED: { kind: 'deadline-exceeded', message: 'context deadline exceeded' },
   INTERNAL: { kind: 'internal', message: 'internal error' },

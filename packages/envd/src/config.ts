@@ -5,13 +5,22 @@
  * This is the only file that reads envd's own environment; user processes never inherit it
  * (the access token lives there).
  */
-import { decodeEnvdBootConfig, ENVD_CONFIG_ENV, type EnvdBootConfig } from '@sandboxd/protocol';
+import {
+  decodeEnvdBootConfig,
+  decodeEnvdStartConfig,
+  ENVD_CONFIG_ENV,
+  ENVD_START_ENV,
+  type EnvdBootConfig,
+  type EnvdStartConfig,
+} from '@sandboxd/protocol';
 
 export type EnvdConfig = EnvdBootConfig & {
   /** Interface to listen on: all interfaces inside the sandbox; tests use 127.0.0.1. */
   readonly host: string;
   /** envd's native helper (runtime/native/envd-helper.c: terminals, inotify), bind-mounted by the runtime. */
   readonly envdHelper: string;
+  /** The template's start command and ready check, when it has one (start/template-start.ts). */
+  readonly start?: EnvdStartConfig;
 };
 
 const SANDBOX_HELPER = '/opt/sandboxd/envd-helper';
@@ -27,12 +36,37 @@ export function loadEnvdConfig(env: NodeJS.ProcessEnv = process.env): EnvdConfig
   }
   const problems = validate(boot);
   if (problems.length > 0) throw new Error(`invalid ${ENVD_CONFIG_ENV}: ${problems.join('; ')}`);
+  const start = env[ENVD_START_ENV] ? loadStartConfig(env[ENVD_START_ENV]) : undefined;
   return {
     ...boot,
+    ...(start ? { start } : {}),
     envVars: { ...boot.envVars },
     host: env.SANDBOXD_ENVD_HOST ?? '0.0.0.0',
     envdHelper: env.SANDBOXD_ENVD_HELPER ?? SANDBOX_HELPER,
   };
+}
+
+function loadStartConfig(raw: string): EnvdStartConfig {
+  let start: EnvdStartConfig;
+  try {
+    start = decodeEnvdStartConfig(raw);
+  } catch (err) {
+    throw new Error(`${ENVD_START_ENV} is not base64 JSON`, { cause: err });
+  }
+  const problems: string[] = [];
+  const s = start?.start;
+  if (typeof s?.cmd !== 'string' || s.cmd === '') problems.push('start.cmd must be a command');
+  if (typeof s?.user !== 'string' || s.user === '') problems.push('start.user must be a name');
+  if (typeof s?.cwd !== 'string' || !s.cwd.startsWith('/')) problems.push('start.cwd must be an absolute path');
+  if (s?.env !== undefined && (typeof s.env !== 'object' || Object.values(s.env).some((v) => typeof v !== 'string'))) {
+    problems.push('start.env must map names to strings');
+  }
+  const r = start?.ready;
+  if (r !== undefined && (typeof r.cmd !== 'string' || !Number.isInteger(r.timeoutMs) || r.timeoutMs <= 0)) {
+    problems.push('ready must be {cmd, timeoutMs > 0}');
+  }
+  if (problems.length > 0) throw new Error(`invalid ${ENVD_START_ENV}: ${problems.join('; ')}`);
+  return start;
 }
 
 function validate(boot: EnvdBootConfig): string[] {

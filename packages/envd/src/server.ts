@@ -1,5 +1,5 @@
 /**
- * envd's HTTP server: `/health`, `/init`, `/envs` and `/files` as plain routes, everything else
+ * envd's HTTP server: `/health`, `/ready`, `/init`, `/envs` and `/files` as plain routes, everything else
  * through the Connect adapter (`/process.Process/*`, `/filesystem.Filesystem/*`), and
  * `CONNECT 127.0.0.1:<port>` for the proxy to reach loopback-only user ports. HTTP/1.1 only:
  * E2B's SDKs never attempt h2c. Every error status comes from the catalog (http/errors.ts).
@@ -18,15 +18,20 @@ import { filesystemService } from './rpc/filesystem/filesystem-service.js';
 import { envdInterceptor } from './rpc/interceptor.js';
 import { processService } from './rpc/process/process-service.js';
 import { ProcessTable } from './rpc/process/process-table.js';
+import { TemplateStart } from './start/template-start.js';
 import { FileMetadataStore } from './system/file-metadata.js';
 
 export interface Envd {
   server: http.Server;
   processes: ProcessTable;
+  /** The template's start command, when it has one; started with envd. */
+  start?: TemplateStart;
 }
 
 export function createEnvd(config: EnvdConfig, log: Logger): Envd {
   const processes = new ProcessTable();
+  const start = config.start ? new TemplateStart(config.start, config, processes, log) : undefined;
+  void start?.run();
   const metadata = new FileMetadataStore(config.envdHelper);
   const rpc = connectNodeAdapter({
     routes: (router) => {
@@ -47,6 +52,13 @@ export function createEnvd(config: EnvdConfig, log: Logger): Envd {
     if (url.pathname === '/health') {
       // No token needed: the proxy and `sandbox.isRunning()` probe it.
       res.writeHead(204).end();
+      return;
+    }
+    if (url.pathname === '/ready') {
+      // No token, like /health: the runtime waits on it before anyone owns the sandbox.
+      const notReady = start?.readiness();
+      if (notReady) sendError(res, notReady, log);
+      else res.writeHead(204).end();
       return;
     }
     if (url.pathname === '/init') {
@@ -80,7 +92,7 @@ export function createEnvd(config: EnvdConfig, log: Logger): Envd {
   // Uploads and process streams legitimately last for hours; the default 300 s request timeout
   // would cut an upload off midway.
   server.requestTimeout = 0;
-  return { server, processes };
+  return { server, processes, ...(start ? { start } : {}) };
 }
 
 /** envd.yaml's GET /envs: the sandbox-wide env vars from create (orchestrator-internal). */

@@ -27,6 +27,27 @@ export interface EnvdBootConfig {
   initToken?: string;
 }
 
+/**
+ * A template's start command and ready check, in a second variable (`ENVD_START_ENV`, same
+ * encoding) set by the runtime from the template, not by the control plane. envd runs the start
+ * command at boot as `user` in `cwd` with `bash -l -c`, polls the ready command (`bash -c`, same
+ * user) until it exits 0, and answers `GET /ready` 204 from then on.
+ */
+export const ENVD_START_ENV = 'SANDBOXD_ENVD_START';
+
+export interface EnvdStartConfig {
+  start: { cmd: string; user: string; cwd: string; env?: Record<string, string> };
+  ready?: { cmd: string; timeoutMs: number };
+}
+
+export function encodeEnvdStartConfig(config: EnvdStartConfig): string {
+  return Buffer.from(JSON.stringify(config), 'utf8').toString('base64');
+}
+
+export function decodeEnvdStartConfig(value: string): EnvdStartConfig {
+  return JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as EnvdStartConfig;
+}
+
 /** Body of envd's one-shot `POST /init` (warm-pool sandboxes). */
 export interface EnvdInitRequest {
   accessToken?: string;

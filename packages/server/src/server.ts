@@ -16,6 +16,7 @@ import { createMetrics } from './metrics/registry.js';
 import { SandboxProxy } from './proxy/sandbox-proxy.js';
 import { StartupError } from './startup-error.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { resolveTemplate } from './templates/resolve-template.js';
 
 export interface RunningServer {
   url: string;
@@ -125,7 +126,7 @@ async function start(
     clock: systemClock,
     logger: logger.child({ component: 'lifecycle' }),
     limits,
-    templateExists: (id) => isTemplateBuilt(config.templatesDir, id),
+    resolveTemplate: (id) => resolveTemplate(config.templatesDir, id),
     ...(pool ? { pool } : {}),
     hooks: {
       expired: (ms) => metrics.expiryLatenessSeconds.observe(ms / 1000),

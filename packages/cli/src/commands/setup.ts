@@ -1,20 +1,35 @@
+import { buildJsRunnerBundle } from '@sandboxd/code-interpreter/js-runner-build';
+import { SandboxdError } from '@sandboxd/common';
 import { buildEnvdBundle } from '@sandboxd/envd/build';
-import { buildTemplate, ensureHelpers, isTemplateCurrent } from '@sandboxd/runtime';
+import {
+  buildTemplate,
+  builtInRecipes,
+  ensureHelpers,
+  isTemplateCurrent,
+  jsRunnerBundle,
+  recipeChain,
+} from '@sandboxd/runtime';
 import type { Config } from '@sandboxd/server';
 import { buildCriu, isCriuInstalled } from '../criu-build.js';
 import { installHostPackages, missingHostPackages } from '../host-packages.js';
-import { createProgress } from '../progress.js';
+import { createProgress, type Progress } from '../progress.js';
 import { buildPythonSdk, isPythonSdkReady, pythonSdkVenv } from '../python-sdk.js';
+
+export interface SetupOptions {
+  /** Built-in templates to build besides `base` (their parents come first). */
+  templates?: readonly string[];
+}
 
 /**
  * Idempotent host set-up: everything `serve` and the tests need, each step skipped when already
  * done. Safe to re-run; a second run on a set-up machine takes about a second.
  */
-export async function setup(config: Readonly<Config>): Promise<void> {
+export async function setup(config: Readonly<Config>, options: SetupOptions = {}): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw new Error('sandboxd needs root to create sandboxes (namespaces, cgroups, mounts): run it as root');
   }
-  const progress = createProgress(6);
+  const templates = templatesToBuild(['base', ...(options.templates ?? [])]);
+  const progress = createProgress(5 + templates.length + (needsJsRunner(templates) ? 1 : 0));
   const missing = missingHostPackages();
   await progress.step(
     missing.length ? `Installing Debian packages: ${missing.join(' ')}` : 'Debian packages present',
@@ -36,18 +51,7 @@ export async function setup(config: Readonly<Config>): Promise<void> {
   await progress.step('Bundling envd', async () => {
     await buildEnvdBundle(config.envdBundlePath);
   });
-  // A template built from an older recipe is rebuilt (buildTemplate compares the recipe's hash).
-  const built = await isTemplateCurrent('base', config.templatesDir);
-  await progress.step(
-    built ? "Template 'base' ready" : "Building template 'base' (debootstrap + apt, a few minutes once)",
-    async (update) => {
-      await buildTemplate({
-        name: 'base',
-        templatesDir: config.templatesDir,
-        onProgress: (step, detail) => update(`${step}${detail ? `: ${detail}` : ''}`),
-      });
-    },
-  );
+  await buildTemplates(config, templates, progress);
   const venv = pythonSdkVenv(config.machineDir);
   const sdkReady = isPythonSdkReady(venv);
   await progress.step(
@@ -56,4 +60,52 @@ export async function setup(config: Readonly<Config>): Promise<void> {
       if (!sdkReady) await buildPythonSdk(venv, update);
     },
   );
+}
+
+/** `sandboxd template build <name>…`: the named built-in templates and their parents, nothing else. */
+export async function buildTemplatesCommand(config: Readonly<Config>, names: readonly string[]): Promise<void> {
+  const templates = templatesToBuild(names);
+  await buildTemplates(config, templates, createProgress(templates.length + (needsJsRunner(templates) ? 1 : 0)));
+}
+
+/** The templates with their parents, parents first, each once; an unknown name is refused up front. */
+export function templatesToBuild(names: readonly string[]): string[] {
+  const unknown = names.filter((n) => !builtInRecipes[n]);
+  if (unknown.length) {
+    const known = Object.keys(builtInRecipes).join(', ');
+    throw new SandboxdError('TEMPLATE_NOT_FOUND', `unknown template ${unknown.join(', ')} (built-in: ${known})`);
+  }
+  return [...new Set(names.flatMap((n) => recipeChain(n)))];
+}
+
+function needsJsRunner(templates: readonly string[]): boolean {
+  return templates.some((t) => builtInRecipes[t]?.files?.some((f) => f.source === jsRunnerBundle));
+}
+
+async function buildTemplates(config: Readonly<Config>, templates: readonly string[], progress: Progress) {
+  if (needsJsRunner(templates)) {
+    await progress.step('Bundling the code-interpreter JavaScript runner', async () => {
+      await buildJsRunnerBundle(jsRunnerBundle);
+    });
+  }
+  for (const name of templates) {
+    // A template built from an older recipe is rebuilt (buildTemplate compares the recipe's hash).
+    const built = await isTemplateCurrent(name, config.templatesDir);
+    await progress.step(
+      built ? `Template '${name}' ready` : `Building template '${name}' (${buildHint(name)})`,
+      async (update) => {
+        await buildTemplate({
+          name,
+          templatesDir: config.templatesDir,
+          onProgress: (step, detail) => update(`${step}${detail ? `: ${detail}` : ''}`),
+        });
+      },
+    );
+  }
+}
+
+function buildHint(name: string): string {
+  return builtInRecipes[name]?.from
+    ? `apt and pip on a copy of '${builtInRecipes[name]?.from}', a few minutes once`
+    : 'debootstrap + apt, a few minutes once';
 }

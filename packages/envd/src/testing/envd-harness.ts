@@ -11,7 +11,13 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ENVD_CONFIG_ENV, encodeEnvdBootConfig } from '@sandboxd/protocol';
+import {
+  ENVD_CONFIG_ENV,
+  ENVD_START_ENV,
+  type EnvdStartConfig,
+  encodeEnvdBootConfig,
+  encodeEnvdStartConfig,
+} from '@sandboxd/protocol';
 import { Sandbox } from 'e2b';
 import { buildEnvdBundle } from '../../build.js';
 
@@ -83,6 +89,8 @@ export interface EnvdOptions {
   envVars?: Record<string, string>;
   /** Boot as a warm-pool sandbox that waits for `POST /init`. */
   initToken?: string;
+  /** A template start command and ready check for envd to run at boot. */
+  start?: EnvdStartConfig;
 }
 
 export async function startEnvd(t: TestContext, options: EnvdOptions = {}): Promise<RunningEnvd> {
@@ -116,6 +124,7 @@ export async function startEnvd(t: TestContext, options: EnvdOptions = {}): Prom
       env: {
         PATH: process.env.PATH ?? '',
         [ENVD_CONFIG_ENV]: config,
+        ...(options.start ? { [ENVD_START_ENV]: encodeEnvdStartConfig(options.start) } : {}),
         SANDBOXD_ENVD_HOST: '127.0.0.1',
         SANDBOXD_ENVD_HELPER: helperFile,
       },

@@ -5,7 +5,9 @@ import { removeTree } from '../process/mounts.js';
 import { runCommand } from '../process/run-command.js';
 import { unmountTree } from '../rootfs/release-rootfs.js';
 import { acquireBuildLock } from './build-lock.js';
+import { builtInRecipes } from './built-in-templates.js';
 import { configureTemplate } from './configure-template.js';
+import { templateHash } from './template-hash.js';
 import {
   defaultTemplatesDir,
   isTemplateBuilt,
@@ -14,7 +16,7 @@ import {
   templateMarkerName,
   templateRootfs,
 } from './template-paths.js';
-import { recipeHash, recipes, type TemplateRecipe } from './template-recipe.js';
+import type { TemplateRecipe } from './template-recipe.js';
 
 export type TemplateProgress = (step: string, detail?: string) => void;
 
@@ -33,26 +35,40 @@ export interface BuildTemplateResult {
   recipeHash: string;
 }
 
+/** The hash a current build of built-in template `name` carries (its parents' included). */
+export async function builtInTemplateHash(name: string): Promise<string> {
+  const recipe = builtInRecipes[name];
+  if (!recipe) throw new SandboxdError('TEMPLATE_NOT_FOUND', `no recipe for template ${name}`);
+  return templateHash(recipe, recipe.from ? await builtInTemplateHash(recipe.from) : undefined);
+}
+
 /** True when the template is built from its recipe as it is now (a changed recipe means a rebuild). */
 export async function isTemplateCurrent(name: string, templatesDir: string = defaultTemplatesDir): Promise<boolean> {
-  const recipe = recipes[name];
-  if (!recipe || !(await isTemplateBuilt(templatesDir, name))) return false;
-  return (await readTemplateMarker(templatesDir, name))?.recipeHash === recipeHash(recipe);
+  if (!builtInRecipes[name] || !(await isTemplateBuilt(templatesDir, name))) return false;
+  return (await readTemplateMarker(templatesDir, name))?.recipeHash === (await builtInTemplateHash(name));
 }
 
 /**
- * Builds a template root filesystem: debootstrap minbase, then apt-get inside a chroot, then user
- * and system files. Works in `<templatesDir>/.build-<name>-<pid>` and renames into place only when
- * complete, so a reader never sees a half-built rootfs. Idempotent: a rootfs whose marker carries
- * the current recipe hash is kept as is.
+ * Builds a template root filesystem: debootstrap minbase (or a copy of the parent template's
+ * rootfs, built first when it is not current), then apt-get, pip and the recipe's commands inside
+ * a chroot, then its files, user and system files. Works in `<templatesDir>/.build-<name>-<pid>`
+ * and renames into place only when complete, so a reader never sees a half-built rootfs.
+ * Idempotent: a rootfs whose marker carries the current hash is kept as is.
  */
 export async function buildTemplate(options: BuildTemplateOptions): Promise<BuildTemplateResult> {
   const { name } = options;
   const templatesDir = options.templatesDir ?? defaultTemplatesDir;
   const progress: TemplateProgress = options.onProgress ?? (() => {});
-  const recipe = options.recipe ?? recipes[name];
+  const recipe = options.recipe ?? builtInRecipes[name];
   if (!recipe) throw new SandboxdError('TEMPLATE_NOT_FOUND', `no recipe for template ${name}`);
-  const hash = recipeHash(recipe);
+  const parent = recipe.from
+    ? await buildTemplate({
+        name: recipe.from,
+        templatesDir,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      })
+    : undefined;
+  const hash = await templateHash(recipe, parent?.recipeHash);
   const rootfs = templateRootfs(templatesDir, name);
 
   if ((await readTemplateMarker(templatesDir, name))?.recipeHash === hash) {
@@ -72,9 +88,16 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Buil
     const work = path.join(templatesDir, `.build-${name}-${process.pid}`);
     await removeWorkTree(work);
     try {
-      await debootstrap(recipe, path.join(work, 'rootfs'), progress);
+      if (parent) await copyParent(recipe.from as string, parent.rootfs, path.join(work, 'rootfs'), progress);
+      else await debootstrap(recipe, path.join(work, 'rootfs'), progress);
       await configureTemplate(recipe, path.join(work, 'rootfs'), progress);
-      const marker: TemplateMarker = { name, recipeHash: hash, builtAt: new Date().toISOString() };
+      const marker: TemplateMarker = {
+        name,
+        recipeHash: hash,
+        builtAt: new Date().toISOString(),
+        ...(recipe.start ? { start: recipe.start } : {}),
+        ...(recipe.ready ? { ready: recipe.ready } : {}),
+      };
       await fs.writeFile(path.join(work, templateMarkerName), `${JSON.stringify(marker, null, 2)}\n`);
       await swapIntoPlace(work, path.join(templatesDir, name));
     } catch (err) {
@@ -100,6 +123,13 @@ async function debootstrap(recipe: TemplateRecipe, rootfs: string, progress: Tem
       }
     },
   });
+}
+
+async function copyParent(parent: string, from: string, rootfs: string, progress: TemplateProgress): Promise<void> {
+  progress('copy', `from template ${parent}`);
+  await fs.mkdir(path.dirname(rootfs), { recursive: true });
+  // A full copy, not hard links: apt and dpkg rewrite some files in place (configuration, status).
+  await runCommand('cp', ['-a', from, rootfs], { timeoutMs: 10 * 60_000 });
 }
 
 /** rename(2) of a directory cannot replace a non-empty one, so the old template is moved aside first. */

@@ -3,7 +3,10 @@ import path from 'node:path';
 import { removeTree } from '../process/mounts.js';
 import { runCommand, tryCommand } from '../process/run-command.js';
 import type { TemplateProgress } from './build-template.js';
+import { isBuildJunk } from './template-hash.js';
 import type { TemplateRecipe } from './template-recipe.js';
+
+const hostCaBundle = '/etc/ssl/certs/ca-certificates.crt';
 
 const aptEnv = {
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -23,6 +26,8 @@ export async function configureTemplate(
   rootfs: string,
   progress: TemplateProgress,
 ): Promise<void> {
+  // A derived template starts from a copy of its parent, which already has the user.
+  const derived = recipe.from !== undefined;
   const chroot = (args: string[], onLine?: (line: string) => void) =>
     runCommand('chroot', [rootfs, ...args], { env: aptEnv, timeoutMs: 30 * 60_000, onLine });
 
@@ -41,30 +46,80 @@ export async function configureTemplate(
         if (line.startsWith('Setting up ')) progress('apt-install', line);
       },
     );
-    progress('user', `${recipe.user.name} (${recipe.user.uid}:${recipe.user.gid})`);
-    const { user } = recipe;
-    await chroot(['groupadd', '-g', String(user.gid), user.name]);
-    await chroot([
-      'useradd',
-      '-m',
-      '-u',
-      String(user.uid),
-      '-g',
-      String(user.gid),
-      '-G',
-      'sudo',
-      '-d',
-      user.home,
-      '-s',
-      user.shell,
-      user.name,
-    ]);
+    if (!derived) await createUser(recipe, chroot, progress);
+    if (recipe.pip?.length) await pipInstall(recipe.pip, rootfs, progress);
+    for (const cmd of recipe.run ?? []) {
+      progress('run', cmd);
+      await chroot(['sh', '-c', cmd]);
+    }
     progress('clean', 'apt caches');
     await chroot(['apt-get', 'clean']);
   } finally {
     await tryCommand('umount', ['-l', proc]);
   }
+  await copyFiles(recipe, rootfs, progress);
   await writeSystemFiles(recipe, rootfs);
+}
+
+/**
+ * Pinned and without dependencies: Debian's packages provide those, so a rebuild is the same.
+ * pip verifies PyPI against the host's CA bundle (a host behind a TLS-inspecting proxy has its
+ * own CA there), lent to the chroot for this step only: the template keeps Debian's.
+ */
+async function pipInstall(requirements: readonly string[], rootfs: string, progress: TemplateProgress): Promise<void> {
+  progress('pip', requirements.join(' '));
+  const lent = path.join(rootfs, 'tmp/.host-ca-bundle.crt');
+  await fs.copyFile(hostCaBundle, lent);
+  try {
+    await runCommand(
+      'chroot',
+      [rootfs, 'pip', 'install', '-q', '--no-deps', '--no-cache-dir', '--break-system-packages', ...requirements],
+      {
+        env: { ...aptEnv, PIP_CERT: '/tmp/.host-ca-bundle.crt', PIP_DISABLE_PIP_VERSION_CHECK: '1' },
+        timeoutMs: 10 * 60_000,
+      },
+    );
+  } finally {
+    await fs.rm(lent, { force: true });
+  }
+}
+
+async function createUser(
+  recipe: TemplateRecipe,
+  chroot: (args: string[]) => Promise<unknown>,
+  progress: TemplateProgress,
+): Promise<void> {
+  progress('user', `${recipe.user.name} (${recipe.user.uid}:${recipe.user.gid})`);
+  const { user } = recipe;
+  await chroot(['groupadd', '-g', String(user.gid), user.name]);
+  await chroot([
+    'useradd',
+    '-m',
+    '-u',
+    String(user.uid),
+    '-g',
+    String(user.gid),
+    '-G',
+    'sudo',
+    '-d',
+    user.home,
+    '-s',
+    user.shell,
+    user.name,
+  ]);
+}
+
+/** Root-owned, world-readable copies: the sandbox's user runs them and must not be able to change them. */
+async function copyFiles(recipe: TemplateRecipe, rootfs: string, progress: TemplateProgress): Promise<void> {
+  for (const file of recipe.files ?? []) {
+    progress('files', file.target);
+    const target = path.join(rootfs, file.target);
+    await removeTree(target);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.cp(file.source, target, { recursive: true, filter: (src) => !isBuildJunk(path.basename(src)) });
+    await runCommand('chown', ['-R', '0:0', target]);
+    await runCommand('chmod', ['-R', 'u+rwX,go+rX,go-w', target]);
+  }
 }
 
 async function writeSystemFiles(recipe: TemplateRecipe, rootfs: string): Promise<void> {

@@ -2,8 +2,16 @@ export {
   type BuildTemplateOptions,
   type BuildTemplateResult,
   buildTemplate,
+  builtInTemplateHash,
   isTemplateCurrent,
   type TemplateProgress,
 } from './build-template.js';
+export {
+  builtInRecipes,
+  canonicalTemplateName,
+  interpreterPort,
+  jsRunnerBundle,
+  recipeChain,
+} from './built-in-templates.js';
 export { defaultTemplatesDir, isTemplateBuilt, templateRootfs } from './template-paths.js';
-export { baseRecipe, recipeHash, type TemplateRecipe } from './template-recipe.js';
+export { baseRecipe, type ReadyCheck, recipeHash, type StartCommand, type TemplateRecipe } from './template-recipe.js';

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readTemplateMarker, type TemplateMarker, templateMarkerName, templateRootfs } from './template-paths.js';
+import type { ReadyCheck, StartCommand } from './template-recipe.js';
 
 /**
  * Which build of a template a sandbox runs on. A rebuild (a changed recipe) swaps a new rootfs in
@@ -13,11 +14,16 @@ export function templateBuildId(marker: Pick<TemplateMarker, 'recipeHash' | 'bui
   return `${marker.recipeHash}@${marker.builtAt}`;
 }
 
-/** The template's current build: its rootfs and its id, or undefined when it is not built. */
-export async function currentTemplateBuild(
-  templatesDir: string,
-  name: string,
-): Promise<{ rootfs: string; build: string } | undefined> {
+export interface TemplateBuild {
+  rootfs: string;
+  build: string;
+  /** The start command and ready check the build was made with. */
+  start?: StartCommand;
+  ready?: ReadyCheck;
+}
+
+/** The template's current build: its rootfs, id and start command, or undefined when it is not built. */
+export async function currentTemplateBuild(templatesDir: string, name: string): Promise<TemplateBuild | undefined> {
   const rootfs = templateRootfs(templatesDir, name);
   const [marker, isDir] = await Promise.all([
     readTemplateMarker(templatesDir, name),
@@ -26,7 +32,13 @@ export async function currentTemplateBuild(
       () => false,
     ),
   ]);
-  return marker && isDir ? { rootfs, build: templateBuildId(marker) } : undefined;
+  if (!marker || !isDir) return undefined;
+  return {
+    rootfs,
+    build: templateBuildId(marker),
+    ...(marker.start ? { start: marker.start } : {}),
+    ...(marker.ready ? { ready: marker.ready } : {}),
+  };
 }
 
 /**

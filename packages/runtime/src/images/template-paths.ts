@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isTemplateId, SandboxdError } from '@sandboxd/common';
+import type { ReadyCheck, StartCommand } from './template-recipe.js';
 
 /**
  * Layout of the machine-wide template store, shared by every sandboxd server on the machine:
@@ -15,6 +16,9 @@ export interface TemplateMarker {
   name: string;
   recipeHash: string;
   builtAt: string;
+  /** What envd starts at every boot, and the check that says it is up (see template-recipe.ts). */
+  start?: StartCommand;
+  ready?: ReadyCheck;
 }
 
 function templateDir(templatesDir: string, name: string): string {

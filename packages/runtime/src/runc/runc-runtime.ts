@@ -29,6 +29,7 @@ import { mountsDir, type SandboxPaths, sandboxesDir, sandboxPaths } from './sand
 import { readRecord, type SandboxRecord } from './sandbox-record.js';
 import { sweepOrphans } from './sweep-orphans.js';
 import { type TeardownMode, teardownSandbox } from './teardown-sandbox.js';
+import { templateStartEnv } from './template-start-env.js';
 import { waitForHealth } from './wait-health.js';
 
 export type { RuncRuntimeOptions } from './runtime-options.js';
@@ -99,7 +100,7 @@ export class RuncRuntime implements SandboxRuntime {
     try {
       const { helpers, envdBundle, node } = await this.#bindSources();
       const { address, pid } = await createSandbox({
-        spec,
+        spec: { ...spec, envdEnv: { ...spec.envdEnv, ...templateStartEnv(template) } },
         paths: this.#paths(sandboxId),
         stateDir: this.#o.stateDir,
         templateRootfs: template.rootfs,
@@ -110,7 +111,7 @@ export class RuncRuntime implements SandboxRuntime {
         nodeBinary: node,
         runc: this.#runc,
         slots: this.#slots,
-        waitForHealth: (address, pid) => this.#waitForHealth(address, pid, signal),
+        waitForHealth: (address, pid) => this.#waitForHealth(address, pid, signal, template.ready?.timeoutMs),
         timer,
       });
       log.info('sandbox created', { ms: timer.elapsedMs(), steps: timer.steps });
@@ -133,9 +134,10 @@ export class RuncRuntime implements SandboxRuntime {
     }
   }
 
-  #waitForHealth(address: string, pid: number, signal: AbortSignal | undefined): Promise<void> {
+  /** `readyTimeoutMs`: what the template's ready check may take on top of envd's start-up. */
+  #waitForHealth(address: string, pid: number, signal: AbortSignal | undefined, readyTimeoutMs = 0): Promise<void> {
     return waitForHealth(address, this.#o.envdPort, {
-      timeoutMs: this.#o.healthTimeoutMs,
+      timeoutMs: this.#o.healthTimeoutMs + readyTimeoutMs,
       signal,
       isAlive: () => isAlive(pid),
     });
@@ -193,7 +195,8 @@ export class RuncRuntime implements SandboxRuntime {
         templateRootfs: lower,
         idmountBinary: helpers.idmount,
         bindSources: { envdBundle, node, envdHelper: helpers.envdHelper },
-        waitForHealth: (pid) => this.#waitForHealth(record.address, pid, options.signal),
+        // A fresh boot runs the template's start command again (a memory restore is ready at once).
+        waitForHealth: (pid) => this.#waitForHealth(record.address, pid, options.signal, resumeReadyBudgetMs),
         release,
         timer,
         log,
@@ -306,3 +309,6 @@ export class RuncRuntime implements SandboxRuntime {
     return this.#helpers;
   }
 }
+
+/** How long a resume's fresh boot may wait for a template's start command to be ready. */
+const resumeReadyBudgetMs = 120_000;

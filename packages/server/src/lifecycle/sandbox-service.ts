@@ -28,8 +28,11 @@ export interface SandboxServiceOptions {
   logger: Logger;
   /** Limits of every sandbox (templates do not carry their own yet). */
   limits: SandboxLimits;
-  /** Templates the runtime can start; an unknown id is a clean 404 before any work. */
-  templateExists: (templateId: string) => Promise<boolean>;
+  /**
+   * The template id the runtime starts for a requested one (aliases resolved); rejects with a
+   * clean 404 (TEMPLATE_NOT_FOUND, or TEMPLATE_NOT_BUILT saying how to build it) before any work.
+   */
+  resolveTemplate: (templateId: string) => Promise<string>;
   /** Pre-started sandboxes; creates of its template are handed one when available. */
   pool?: WarmPool;
   /** Observers for metrics: how late expiries are, how long pauses and resumes take. */
@@ -95,12 +98,10 @@ export class SandboxService {
     return this.#routes.onDrop(listener);
   }
 
-  async create(team: Team, cmd: CreateSandboxCommand): Promise<SandboxRecord> {
+  async create(team: Team, requested: CreateSandboxCommand): Promise<SandboxRecord> {
     // The other operations are refused by the closed queue; a create would insert its row first.
     if (this.#closing) throw new SandboxdError('SHUTTING_DOWN');
-    if (!(await this.o.templateExists(cmd.templateId))) {
-      throw new SandboxdError('TEMPLATE_NOT_FOUND', `template '${cmd.templateId}' not found`);
-    }
+    const cmd = { ...requested, templateId: await this.o.resolveTemplate(requested.templateId) };
     const release = this.#admit(team);
     try {
       const envdAccessToken = cmd.secure ? randomToken(24) : null;

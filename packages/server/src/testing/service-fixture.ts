@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Clock, silentLogger } from '@sandboxd/common';
+import { type Clock, SandboxdError, silentLogger } from '@sandboxd/common';
 import type { CreateSandboxCommand, LifecycleHooks } from '../lifecycle/sandbox-service.js';
 import { SandboxService } from '../lifecycle/sandbox-service.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -51,7 +51,10 @@ export function openServiceFixture(
     clock: options.clock ?? { now: () => Date.now() },
     logger: silentLogger,
     limits: { cpuCount: 2, memoryMiB: 2048, diskSizeMiB: 10240, pids: 1024 },
-    templateExists: async (id) => id === 'base',
+    resolveTemplate: async (id) => {
+      if (id !== 'base') throw new SandboxdError('TEMPLATE_NOT_FOUND', `template '${id}' not found`);
+      return id;
+    },
     ...(options.hooks ? { hooks: options.hooks } : {}),
   });
   return {
