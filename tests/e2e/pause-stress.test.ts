@@ -45,7 +45,7 @@ class PoolGate {
     this.#polling = (async () => {
       while (!this.#stopped) {
         const text = await (await fetch(`${server.url}/metrics`)).text().catch(() => '');
-        this.#ready = Number(/^sandboxd_warm_pool_ready (\d+)/m.exec(text)?.[1] ?? 0);
+        this.#ready = Number(/^sandboxd_warm_pool_ready\{template="base"\} (\d+)/m.exec(text)?.[1] ?? 0);
         await sleep(pollMs);
       }
     })();

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { Sandbox } from 'e2b';
 import { runcContainers } from '../support/host-resources.js';
-import { startTestServer } from '../support/server-harness.js';
+import { removeDataDir, spawnServerProcess, startTestServer, type TestServer } from '../support/server-harness.js';
 
 function servedWarm(logs: string[], sandboxId: string): boolean | undefined {
   for (const line of logs) {
@@ -11,6 +14,25 @@ function servedWarm(logs: string[], sandboxId: string): boolean | undefined {
     return (JSON.parse(line) as { warm?: boolean }).warm;
   }
   return undefined;
+}
+
+/** Ready sandboxes of each template's pool, from the labelled gauge. */
+async function poolReady(server: TestServer): Promise<Record<string, number>> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const ready: Record<string, number> = {};
+  for (const m of text.matchAll(/^sandboxd_warm_pool_ready\{template="([^"]+)"\} (\d+)$/gm)) {
+    ready[m[1] ?? ''] = Number(m[2]);
+  }
+  return ready;
+}
+
+/** Sandbox ids the pool of `templateId` has started, in order (its "warm sandbox ready" lines). */
+function pooledIds(logs: string[], templateId: string): string[] {
+  return logs
+    .filter((line) => line.includes('"warm sandbox ready"'))
+    .map((line) => JSON.parse(line) as { templateId: string; sandboxId: string })
+    .filter((line) => line.templateId === templateId)
+    .map((line) => line.sandboxId);
 }
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -31,11 +53,8 @@ test('creates are handed pre-started sandboxes, each private to its owner; shutd
   const containers = () => runcContainers(server.dataDir);
   // Ready, not merely started: `runc list` also shows sandboxes whose envd is still booting, and a
   // create that finds none ready starts cold.
-  const poolReady = async () => {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
-    return Number(/^sandboxd_warm_pool_ready (\d+)$/m.exec(text)?.[1] ?? 0);
-  };
-  await until(async () => (await poolReady()) >= 2, 30_000);
+  const baseReady = async () => (await poolReady(server)).base ?? 0;
+  await until(async () => (await baseReady()) >= 2, 30_000);
 
   const a = await Sandbox.create({ envs: { OWNER: 'a' }, metadata: { who: 'a' } });
   const b = await Sandbox.create({ envs: { OWNER: 'b' } });
@@ -52,7 +71,7 @@ test('creates are handed pre-started sandboxes, each private to its owner; shutd
   assert.equal(stolen.status, 401);
 
   // The pool refills in the background, and pooled sandboxes stay invisible to the API.
-  await until(async () => (await poolReady()) >= 2, 30_000);
+  await until(async () => (await baseReady()) >= 2, 30_000);
   assert.ok(containers().length >= 4, 'two handed out, two new in the pool');
   const listed = await Sandbox.list().nextItems();
   assert.deepEqual(new Set(listed.map((s) => s.sandboxId)), new Set([a.sandboxId, b.sandboxId]));
@@ -61,4 +80,89 @@ test('creates are handed pre-started sandboxes, each private to its owner; shutd
   await b.kill();
   await server.halt('SIGTERM');
   assert.deepEqual(containers(), [], 'no pooled sandbox survives a clean shutdown');
+});
+
+/**
+ * A templates dir holding base (a link to the machine's) and `names` made from base's rootfs
+ * (links too, with their own marker): new templates at no copying cost. `add` makes one more later.
+ */
+function testTemplatesDir(machineTemplates: string): { dir: string; add(name: string): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandboxd-pool-templates-'));
+  fs.symlinkSync(path.join(machineTemplates, 'base'), path.join(dir, 'base'));
+  return {
+    dir,
+    add(name) {
+      fs.mkdirSync(path.join(dir, name));
+      fs.symlinkSync(path.join(machineTemplates, 'base', 'rootfs'), path.join(dir, name, 'rootfs'));
+      const marker = { name, recipeHash: `test-${name}`, builtAt: new Date().toISOString() };
+      fs.writeFileSync(path.join(dir, name, 'template.json'), JSON.stringify(marker));
+    },
+  };
+}
+
+test('one pool per template: each create comes from its own pool, refills only it; a missing template waits', {
+  ...needsSandboxHost,
+  timeout: 180_000,
+}, async (t) => {
+  const templates = testTemplatesDir('/var/lib/sandboxd/templates');
+  t.after(() => fs.rmSync(templates.dir, { recursive: true, force: true }));
+  templates.add('pool-second');
+  const server = await startTestServer({
+    env: { SANDBOXD_WARM_POOL: 'base=1,pool-second=1,pool-later=1', SANDBOXD_TEMPLATES_DIR: templates.dir },
+  });
+  t.after(() => server.stop());
+  server.useForE2b();
+  await until(async () => {
+    const ready = await poolReady(server);
+    return ready.base === 1 && ready['pool-second'] === 1;
+  }, 30_000);
+  assert.equal((await poolReady(server))['pool-later'], 0, 'the missing template has a pool, empty');
+  const waiting = server.logs.filter((l) => l.includes('template is not built; its warm pool stays empty'));
+  assert.equal(waiting.length, 1, 'one warning for the missing template');
+  assert.equal((JSON.parse(waiting[0] ?? '{}') as { templateId?: string }).templateId, 'pool-later');
+  const [baseFirst] = pooledIds(server.logs, 'base');
+  const [secondFirst] = pooledIds(server.logs, 'pool-second');
+
+  const second = await Sandbox.create('pool-second');
+  t.after(() => second.kill().catch(() => {}));
+  assert.equal(servedWarm(server.logs, second.sandboxId), true, 'pool-second came from a pool');
+  assert.equal(second.sandboxId, secondFirst, "it is the sandbox pool-second's own pool started");
+  assert.equal((await second.commands.run('echo ok')).stdout, 'ok\n');
+  await until(() => pooledIds(server.logs, 'pool-second').length === 2, 30_000);
+  assert.deepEqual(pooledIds(server.logs, 'base'), [baseFirst], "base's pool is untouched by the other's refill");
+  assert.equal((await poolReady(server)).base, 1);
+
+  const base = await Sandbox.create();
+  t.after(() => base.kill().catch(() => {}));
+  assert.equal(base.sandboxId, baseFirst, "base is handed base's pooled sandbox");
+  await until(() => pooledIds(server.logs, 'base').length === 2, 30_000);
+  assert.equal(pooledIds(server.logs, 'pool-second').length, 2, 'and the refill of base is its own');
+
+  // The template appears while the server runs: its pool fills without a restart.
+  templates.add('pool-later');
+  await until(async () => (await poolReady(server))['pool-later'] === 1, 30_000);
+  assert.ok(server.logs.some((l) => l.includes('template is built now; warm pool filling')));
+  const later = await Sandbox.create('pool-later');
+  t.after(() => later.kill().catch(() => {}));
+  assert.equal(later.sandboxId, pooledIds(server.logs, 'pool-later')[0], 'served from its own pool');
+
+  await Promise.all([second.kill(), base.kill(), later.kill()]);
+  await server.halt('SIGTERM');
+  assert.deepEqual(runcContainers(server.dataDir), [], "no pool's sandbox survives a clean shutdown");
+});
+
+test('a bad warm pool setting stops the start with a clear message, not a stack', {
+  ...needsSandboxHost,
+  timeout: 60_000,
+}, async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandboxd-test-'));
+  t.after(() => removeDataDir(dataDir));
+  const server = spawnServerProcess({ dataDir, env: { SANDBOXD_WARM_POOL: 'base=2,Code=x' } });
+  const code = await server.exited;
+  const stderr = server.logs.join('\n');
+  assert.equal(code, 1, `exit code (stderr: ${stderr})`);
+  assert.match(stderr, /SANDBOXD_WARM_POOL: 'Code' is not a template name/);
+  assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
+  assert.doesNotMatch(server.stdout(), /serving on/);
+  assert.deepEqual(runcContainers(dataDir), []);
 });

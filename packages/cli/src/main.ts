@@ -16,7 +16,8 @@ commands:
   team     create|set <id> [--plan base|pro] [--max-concurrent N] [--max-runtime S] | list
   key      create --team <id> [--rate-limit N]   (prints a new API key for the team)
 
-flags (serve): --port <n> --host <addr> --data-dir <dir> --domain <name> --log-level <level> --skip-setup
+flags (serve): --port <n> --host <addr> --data-dir <dir> --domain <name> --log-level <level>
+               --warm-pool <n | template=n,...> --skip-setup
 flags (setup, serve): --templates <name,…>   built-in templates to build besides base
 `;
 

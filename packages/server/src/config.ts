@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { isPlanName, plans } from './teams/plans.js';
+import { defaultWarmPoolSizes, parseWarmPoolSizes, type WarmPoolSizes } from './warm-pool-config.js';
 
 /**
  * The one typed Config of the server: defaults → environment (`SANDBOXD_*`) → flags, validated
@@ -41,8 +42,11 @@ export interface Config {
     memoryMiB: number;
     diskSizeMiB: number;
     pids: number;
-    /** Sandboxes of the base template kept started ahead of demand (0 turns the pool off). */
-    warmPoolSize: number;
+    /**
+     * Sandboxes kept started ahead of demand, per template (`SANDBOXD_WARM_POOL` / `--warm-pool`:
+     * `2` means two of base, `base=2,code-interpreter-v1=1` one pool each; `0` or `{}` is off).
+     */
+    warmPool: WarmPoolSizes;
   };
   limits: {
     maxJsonBodyBytes: number;
@@ -67,7 +71,7 @@ export class ConfigError extends Error {
   }
 }
 
-const flagNames = ['port', 'host', 'data-dir', 'domain', 'log-level', 'templates-dir'] as const;
+const flagNames = ['port', 'host', 'data-dir', 'domain', 'log-level', 'templates-dir', 'warm-pool'] as const;
 
 function parseFlags(argv: string[], problems: string[]): Map<string, string> {
   const flags = new Map<string, string>();
@@ -77,7 +81,11 @@ function parseFlags(argv: string[], problems: string[]): Map<string, string> {
       problems.push(`unexpected argument '${arg}'`);
       continue;
     }
-    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
+    // Split at the first '=' only: a value may hold more (`--warm-pool=base=2`).
+    const body = arg.slice(2);
+    const eq = body.indexOf('=');
+    const name = eq < 0 ? body : body.slice(0, eq);
+    const inline = eq < 0 ? undefined : body.slice(eq + 1);
     if (!(flagNames as readonly string[]).includes(name)) {
       problems.push(`unknown flag --${name} (known: ${flagNames.map((f) => `--${f}`).join(', ')})`);
       continue;
@@ -121,7 +129,12 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
   const pids = intEnv('SANDBOXD_SANDBOX_PIDS', 4096, 16, 1 << 22);
   const memoryMiB = intEnv('SANDBOXD_SANDBOX_MEMORY_MIB', 2048, 128, 1 << 20);
   const cpuCount = intEnv('SANDBOXD_SANDBOX_CPUS', 2, 1, 256);
-  const warmPoolSize = intEnv('SANDBOXD_WARM_POOL', 2, 0, 64);
+  const warmPoolText = pick('warm-pool', 'SANDBOXD_WARM_POOL');
+  const warmPoolSource = flags.has('warm-pool') ? '--warm-pool' : 'SANDBOXD_WARM_POOL';
+  const parsedPool =
+    warmPoolText === undefined || warmPoolText === '' ? undefined : parseWarmPoolSizes(warmPoolText, warmPoolSource);
+  problems.push(...(parsedPool?.problems ?? []));
+  const warmPool = parsedPool?.sizes ?? defaultWarmPoolSizes;
 
   const planName = env.SANDBOXD_PLAN?.trim() || 'pro';
   const plan = isPlanName(planName) ? plans[planName] : plans.pro;
@@ -156,7 +169,7 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
       memoryMiB,
       diskSizeMiB: 10240,
       pids,
-      warmPoolSize,
+      warmPool: { ...warmPool },
     },
     limits: {
       maxJsonBodyBytes: 1024 * 1024,

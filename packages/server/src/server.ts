@@ -4,14 +4,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { type Logger, Scope, systemClock } from '@sandboxd/common';
-import { isTemplateBuilt, RuncRuntime } from '@sandboxd/runtime';
+import { builtInRecipes, isTemplateBuilt, RuncRuntime } from '@sandboxd/runtime';
 import { createApi } from './api/app.js';
 import { bootstrapApiKey } from './api-key-bootstrap.js';
 import type { Config } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { closeHttpServer, createHttpFront } from './http-front.js';
 import { SandboxService } from './lifecycle/sandbox-service.js';
-import { WarmPool } from './lifecycle/warm-pool.js';
+import { WarmPools } from './lifecycle/warm-pools.js';
 import { createMetrics } from './metrics/registry.js';
 import { SandboxProxy } from './proxy/sandbox-proxy.js';
 import { StartupError } from './startup-error.js';
@@ -103,22 +103,21 @@ async function start(
     diskSizeMiB: config.sandbox.diskSizeMiB,
     pids: config.sandbox.pids,
   };
-  const pool =
-    config.sandbox.warmPoolSize > 0
-      ? new WarmPool({
-          size: config.sandbox.warmPoolSize,
-          templateId: 'base',
-          limits,
-          runtime,
-          logger: logger.child({ component: 'warm-pool' }),
-        })
-      : undefined;
+  const templateExists = (id: string) => isTemplateBuilt(config.templatesDir, id);
+  const pools = new WarmPools({
+    sizes: config.sandbox.warmPool,
+    limits,
+    runtime,
+    templateExists,
+    buildHint: (id) => (Object.hasOwn(builtInRecipes, id) ? `sandboxd template build ${id}` : undefined),
+    logger: logger.child({ component: 'warm-pool' }),
+  });
   // Pool sandboxes belong to nobody: none may outlive the server, including those still starting.
-  if (pool) scope.defer('kill the warm pool', () => pool.close());
+  scope.defer('kill the warm pools', () => pools.close());
   // Metrics first: the service reports expiries into them; they read the service lazily.
   const metrics = createMetrics({
     runningSandboxes: () => service.runningCount(),
-    warmPoolReady: () => pool?.readyCount() ?? 0,
+    warmPoolReady: () => pools.readyCounts(),
   });
   const service: SandboxService = new SandboxService({
     store,
@@ -127,7 +126,7 @@ async function start(
     logger: logger.child({ component: 'lifecycle' }),
     limits,
     resolveTemplate: (id) => resolveTemplate(config.templatesDir, id),
-    ...(pool ? { pool } : {}),
+    pools,
     hooks: {
       expired: (ms) => metrics.expiryLatenessSeconds.observe(ms / 1000),
       paused: (ms, memory) => metrics.pauseSeconds.observe({ memory: String(memory) }, ms / 1000),
@@ -179,8 +178,9 @@ async function start(
   logger.info('sandboxd listening', { url, dataDir: config.dataDir });
 
   // Only once serving: the start-up sweep would take pool sandboxes for orphans, and a start-up
-  // that fails must not leave any behind.
-  if (pool && (await isTemplateBuilt(config.templatesDir, pool.templateId))) pool.fill();
+  // that fails must not leave any behind. A pool whose template is not built waits for it.
+  pools.fill();
+  if (pools.templateIds().length > 0) logger.info('warm pools filling', { pools: config.sandbox.warmPool });
   checkpoint();
   return { url, port, apiKey };
 }

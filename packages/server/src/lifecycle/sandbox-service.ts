@@ -14,7 +14,7 @@ import { StateWriter } from './state-writer.js';
 import { visibleStates } from './transitions.js';
 import { type WakeCredentials, wakeRefusal } from './wake-access.js';
 import { claimWarmSandbox } from './warm-handover.js';
-import type { WarmPool } from './warm-pool.js';
+import type { WarmPools } from './warm-pools.js';
 
 export type { CreateSandboxCommand } from './new-record.js';
 export type { LifecycleHooks } from './operations.js';
@@ -33,8 +33,8 @@ export interface SandboxServiceOptions {
    * clean 404 (TEMPLATE_NOT_FOUND, or TEMPLATE_NOT_BUILT saying how to build it) before any work.
    */
   resolveTemplate: (templateId: string) => Promise<string>;
-  /** Pre-started sandboxes; creates of its template are handed one when available. */
-  pool?: WarmPool;
+  /** Pre-started sandboxes per template; a create of a pooled template is handed one when available. */
+  pools?: WarmPools;
   /** Observers for metrics: how late expiries are, how long pauses and resumes take. */
   hooks?: LifecycleHooks;
 }
@@ -297,7 +297,7 @@ export class SandboxService {
       this.closeEventStreams();
       this.#scheduler.stop();
       await this.#queue.close();
-      await this.o.pool?.close();
+      await this.o.pools?.close();
     })();
     return this.#closing;
   }

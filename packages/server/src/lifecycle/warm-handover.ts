@@ -1,20 +1,20 @@
 import type { Logger } from '@sandboxd/common';
 import { type EnvdInitRequest, INIT_TOKEN_HEADER } from '@sandboxd/protocol';
 import type { SandboxEndpoint, SandboxRuntime } from '@sandboxd/runtime';
-import type { WarmPool } from './warm-pool.js';
+import type { WarmPools } from './warm-pools.js';
 
 /**
- * Takes a pre-started sandbox of `templateId` from the pool and hands it over (envd's one-shot
- * `POST /init` sets the owner's token and env vars). Any failure kills that sandbox and answers
+ * Takes a pre-started sandbox of `templateId` from that template's pool and hands it over (envd's
+ * one-shot `POST /init` sets the owner's token and env vars; `init` is sent as is, so a new field
+ * of the request needs no change here). Any failure kills that sandbox and answers
  * undefined, so the caller starts cold: the pool is an accelerator, never a point of failure.
  */
 export async function claimWarmSandbox(
-  o: { pool?: WarmPool | undefined; runtime: SandboxRuntime; logger: Logger },
+  o: { pools?: WarmPools | undefined; runtime: SandboxRuntime; logger: Logger },
   templateId: string,
   init: EnvdInitRequest,
 ): Promise<SandboxEndpoint | undefined> {
-  if (!o.pool || templateId !== o.pool.templateId) return undefined;
-  const pooled = o.pool.take();
+  const pooled = o.pools?.take(templateId);
   if (!pooled) return undefined;
   const { endpoint } = pooled;
   try {
@@ -27,7 +27,7 @@ export async function claimWarmSandbox(
     if (res.status !== 204) throw new Error(`envd /init answered ${res.status}`);
     return endpoint;
   } catch (err) {
-    o.logger.warn('warm sandbox hand-over failed; starting cold', { sandboxId: endpoint.sandboxId, err });
+    o.logger.warn('warm sandbox hand-over failed; starting cold', { sandboxId: endpoint.sandboxId, templateId, err });
     void o.runtime.kill(endpoint.sandboxId).catch(() => {});
     return undefined;
   }

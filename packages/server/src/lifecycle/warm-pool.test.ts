@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SandboxdError, silentLogger } from '@sandboxd/common';
+import { createLogger, SandboxdError, silentLogger } from '@sandboxd/common';
 import type { PausedSandbox, RuntimeSandbox, SandboxEndpoint, SandboxRuntime, SandboxSpec } from '@sandboxd/runtime';
 import { WarmPool } from './warm-pool.js';
+import { WarmPools } from './warm-pools.js';
 
 /** Pool logic only: an in-memory runtime (the e2e warm-pool test runs real sandboxes). */
 class CountingRuntime implements SandboxRuntime {
   readonly live = new Set<string>();
+  /** Template of every sandbox started, by id. */
+  readonly templates = new Map<string, string>();
   creates = 0;
   failing = false;
+  /** Templates whose starts fail. */
+  readonly failingTemplates = new Set<string>();
   async init() {}
   /** How long a create takes; an abort ends it early, rolled back, as the runc runtime does. */
   createMs = 5;
@@ -25,8 +30,9 @@ class CountingRuntime implements SandboxRuntime {
         { once: true },
       );
     });
-    if (this.failing) throw new Error('injected failure');
+    if (this.failing || this.failingTemplates.has(spec.templateId)) throw new Error('injected failure');
     this.live.add(spec.sandboxId);
+    this.templates.set(spec.sandboxId, spec.templateId);
     return { sandboxId: spec.sandboxId, address: '10.200.0.2', envdPort: 49983, pid: 1 };
   }
   async kill(id: string) {
@@ -130,4 +136,111 @@ test('readyCount counts only started sandboxes', async () => {
   assert.equal(pool.readyCount(), 2);
   await pool.close();
   assert.equal(pool.readyCount(), 0);
+});
+
+const liveOf = (runtime: CountingRuntime, templateId: string) =>
+  [...runtime.live].filter((id) => runtime.templates.get(id) === templateId).length;
+
+test('one pool per template: each fills to its own size and refills only itself after a take', async () => {
+  const runtime = new CountingRuntime();
+  const pools = new WarmPools({
+    sizes: { base: 2, 'code-interpreter-v1': 1, unused: 0 },
+    limits,
+    runtime,
+    logger: silentLogger,
+    templateExists: async () => true,
+  });
+  assert.deepEqual(pools.templateIds(), ['base', 'code-interpreter-v1'], 'a size of 0 has no pool');
+  pools.fill();
+  await settle();
+  assert.deepEqual(pools.readyCounts(), [
+    { templateId: 'base', ready: 2 },
+    { templateId: 'code-interpreter-v1', ready: 1 },
+  ]);
+  const taken = pools.take('code-interpreter-v1');
+  assert.ok(taken);
+  assert.equal(runtime.templates.get(taken.endpoint.sandboxId), 'code-interpreter-v1', 'taken from its own pool');
+  assert.equal(pools.take('unused'), undefined, 'a template without a pool gets nothing');
+  assert.equal(pools.readyCounts()[0]?.ready, 2, 'the other pool is untouched');
+  await settle();
+  assert.equal(liveOf(runtime, 'code-interpreter-v1'), 2, 'refilled: one handed out, one new');
+  assert.equal(liveOf(runtime, 'base'), 2, 'base started nothing more');
+  await pools.close();
+  assert.deepEqual([...runtime.live], [taken.endpoint.sandboxId], 'close kills every pool, not what was handed out');
+  assert.throws(
+    () => pools.take('base'),
+    (err) => SandboxdError.is(err) && err.code === 'SHUTTING_DOWN',
+  );
+});
+
+test('a pool whose template is not built stays idle with one warning, and fills once it exists', async (t) => {
+  const runtime = new CountingRuntime();
+  const built = new Set(['base']);
+  const lines: string[] = [];
+  const logger = createLogger({ write: (line) => lines.push(line) });
+  const lookups: string[] = [];
+  const pools = new WarmPools({
+    sizes: { base: 1, later: 1 },
+    limits,
+    runtime,
+    logger,
+    templateExists: async (id) => {
+      lookups.push(id);
+      return built.has(id);
+    },
+    missingTemplatePollMs: 5_000,
+  });
+  t.after(() => pools.close());
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const step = async (ms: number) => {
+    t.mock.timers.tick(ms);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  };
+  pools.fill();
+  for (let i = 0; i < 20; i++) await step(10);
+  assert.equal(liveOf(runtime, 'base'), 1, 'base fills');
+  assert.equal(liveOf(runtime, 'later'), 0);
+  assert.equal(runtime.templates.size, 1, 'no start was tried for the missing template');
+  assert.equal(lookups.filter((id) => id === 'later').length, 1, 'it does not spin while it waits');
+  await step(5_000);
+  await step(5_000);
+  assert.equal(lookups.filter((id) => id === 'later').length, 3, 'it looks again each poll interval');
+  const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 'warn');
+  assert.equal(warnings.length, 1, 'warned once, not at every poll');
+  assert.equal(warnings[0].templateId, 'later', 'the warning names the template');
+  built.add('later');
+  await step(5_000);
+  for (let i = 0; i < 5; i++) await step(10);
+  assert.equal(liveOf(runtime, 'later'), 1, 'it fills once the template is built');
+});
+
+test("one template's failing starts pause its own pool only", async (t) => {
+  const runtime = new CountingRuntime();
+  runtime.failingTemplates.add('broken');
+  const pools = new WarmPools({
+    sizes: { base: 2, broken: 2 },
+    limits,
+    runtime,
+    logger: silentLogger,
+    templateExists: async () => true,
+  });
+  t.after(() => pools.close());
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  pools.fill();
+  for (let i = 0; i < 10; i++) {
+    t.mock.timers.tick(10);
+    for (let j = 0; j < 5; j++) await new Promise((r) => setImmediate(r));
+  }
+  assert.equal(runtime.creates, 5, 'two for base, three attempts for broken, then its pause');
+  assert.deepEqual(pools.readyCounts(), [
+    { templateId: 'base', ready: 2 },
+    { templateId: 'broken', ready: 0 },
+  ]);
+  pools.take('base');
+  for (let i = 0; i < 5; i++) {
+    t.mock.timers.tick(10);
+    for (let j = 0; j < 5; j++) await new Promise((r) => setImmediate(r));
+  }
+  assert.equal(pools.readyCounts()[0]?.ready, 2, 'base refills while broken is paused');
+  assert.equal(runtime.creates, 6);
 });

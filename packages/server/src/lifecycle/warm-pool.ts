@@ -3,6 +3,8 @@ import { ENVD_CONFIG_ENV, ENVD_PORT, encodeEnvdBootConfig } from '@sandboxd/prot
 import type { SandboxEndpoint, SandboxLimits, SandboxRuntime } from '@sandboxd/runtime';
 
 const retryAfterMs = 30_000;
+/** How often a pool whose template is not built looks again (a stat of its marker: cheap). */
+const missingTemplatePollMs = 5_000;
 /** How long close() waits for starts it aborted to roll back before it kills them itself. */
 const closeTimeoutMs = 15_000;
 
@@ -17,7 +19,16 @@ export interface WarmPoolOptions {
   limits: SandboxLimits;
   runtime: SandboxRuntime;
   logger: Logger;
+  /** Whether the template is built; a pool whose template is missing waits for it instead of failing. */
+  templateExists?: (templateId: string) => Promise<boolean>;
+  /** Poll interval while the template is missing (tests shorten it). */
+  missingTemplatePollMs?: number;
+  /** How to build a missing template, for the warning (built-in templates have a command). */
+  buildHint?: (templateId: string) => string | undefined;
 }
+
+/** A start skipped because the template is not built: not a failure, the pool just waits. */
+class TemplateMissing extends Error {}
 
 /**
  * Sandboxes started ahead of demand, so that a create only has to hand one over (envd's one-shot
@@ -36,6 +47,9 @@ export class WarmPool {
   #closing: Promise<void> | undefined;
   #failures = 0;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** True while the template is known to be missing: logged once when it goes, once when it comes. */
+  #waitingForTemplate = false;
+  #missingLogged = false;
 
   constructor(private readonly o: WarmPoolOptions) {}
 
@@ -61,12 +75,16 @@ export class WarmPool {
     if (this.#closing || this.#starting.size > 0 || this.#ready.length >= this.o.size) return;
     // After repeated failures (e.g. the template is being rebuilt) pause instead of spinning,
     // then try again: creates meanwhile start cold.
-    if (this.#failures >= 3) {
-      this.#retryTimer ??= setTimeout(() => {
-        this.#retryTimer = undefined;
-        this.#failures = 0;
-        this.fill();
-      }, retryAfterMs).unref();
+    if (this.#failures >= 3 || this.#waitingForTemplate) {
+      this.#retryTimer ??= setTimeout(
+        () => {
+          this.#retryTimer = undefined;
+          this.#failures = 0;
+          this.#waitingForTemplate = false;
+          this.fill();
+        },
+        this.#waitingForTemplate ? (this.o.missingTemplatePollMs ?? missingTemplatePollMs) : retryAfterMs,
+      ).unref();
       return;
     }
     const sandboxId = newSandboxId();
@@ -76,12 +94,21 @@ export class WarmPool {
           this.#failures = 0;
           if (this.#closing) return this.#kill(sandboxId);
           this.#ready.push(pooled);
+          this.o.logger.info('warm sandbox ready', { ...this.#logFields(), sandboxId, ready: this.#ready.length });
         },
         (err: unknown) => {
           // An aborted start rolled itself back; that is the shutdown, not a failure.
           if (this.#abort.signal.aborted) return;
+          if (err instanceof TemplateMissing) {
+            this.#waitingForTemplate = true;
+            return;
+          }
           this.#failures++;
-          this.o.logger.warn('warm pool could not start a sandbox', { err, failures: this.#failures });
+          this.o.logger.warn('warm pool could not start a sandbox', {
+            ...this.#logFields(),
+            err,
+            failures: this.#failures,
+          });
         },
       )
       .finally(() => {
@@ -92,6 +119,7 @@ export class WarmPool {
   }
 
   async #startOne(sandboxId: string): Promise<PooledSandbox> {
+    if (this.o.templateExists) await this.#checkTemplate(this.o.templateExists);
     const initToken = randomToken(24);
     const endpoint = await this.o.runtime.create(
       {
@@ -111,6 +139,28 @@ export class WarmPool {
       this.#abort.signal,
     );
     return { endpoint, initToken };
+  }
+
+  async #checkTemplate(templateExists: (templateId: string) => Promise<boolean>): Promise<void> {
+    const exists = await templateExists(this.o.templateId);
+    if (exists) {
+      if (this.#missingLogged) this.o.logger.info('template is built now; warm pool filling', this.#logFields());
+      this.#missingLogged = false;
+      return;
+    }
+    if (!this.#missingLogged) {
+      const howToBuild = this.o.buildHint?.(this.o.templateId);
+      this.o.logger.warn('template is not built; its warm pool stays empty until it is', {
+        ...this.#logFields(),
+        ...(howToBuild ? { howToBuild } : {}),
+      });
+    }
+    this.#missingLogged = true;
+    throw new TemplateMissing();
+  }
+
+  #logFields() {
+    return { templateId: this.o.templateId, size: this.o.size };
   }
 
   /**
@@ -135,7 +185,10 @@ export class WarmPool {
     clearTimeout(timer);
     if (settled === 'timeout') {
       const stuck = starting.filter(([id]) => this.#starting.has(id)).map(([id]) => id);
-      this.o.logger.error('warm pool starts did not settle at shutdown; killing them', { sandboxIds: stuck });
+      this.o.logger.error('warm pool starts did not settle at shutdown; killing them', {
+        ...this.#logFields(),
+        sandboxIds: stuck,
+      });
       await Promise.all(stuck.map((id) => this.#kill(id)));
     }
     const waiting = this.#ready.splice(0);
@@ -145,7 +198,7 @@ export class WarmPool {
   /** Never throws: a pool sandbox that cannot be killed is logged, and the next start-up sweeps it. */
   async #kill(sandboxId: string): Promise<void> {
     await this.o.runtime.kill(sandboxId).catch((err: unknown) => {
-      this.o.logger.error('could not kill a warm pool sandbox', { sandboxId, err });
+      this.o.logger.error('could not kill a warm pool sandbox', { templateId: this.o.templateId, sandboxId, err });
     });
   }
 }

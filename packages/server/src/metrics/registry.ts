@@ -1,7 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of one server instance (no global registry: two servers may share a process). */
-export function createMetrics(sources: { runningSandboxes: () => number; warmPoolReady?: () => number }) {
+export function createMetrics(sources: {
+  runningSandboxes: () => number;
+  /** Ready sandboxes of each template that has a pool. */
+  warmPoolReady?: () => Array<{ templateId: string; ready: number }>;
+}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sandboxd_process_' });
   return {
@@ -28,10 +32,13 @@ export function createMetrics(sources: { runningSandboxes: () => number; warmPoo
     }),
     warmPoolReady: new Gauge({
       name: 'sandboxd_warm_pool_ready',
-      help: 'Warm pool sandboxes started and ready to be handed out (not those still starting)',
+      help: 'Warm pool sandboxes started and ready to be handed out (not those still starting), by template',
+      labelNames: ['template'] as const,
       registers: [registry],
       collect() {
-        this.set(sources.warmPoolReady?.() ?? 0);
+        // Every configured pool shows, at 0 too; no pool, no series.
+        this.reset();
+        for (const { templateId, ready } of sources.warmPoolReady?.() ?? []) this.set({ template: templateId }, ready);
       },
     }),
     rateLimited: new Counter({
