@@ -90,6 +90,24 @@ describe('@e2b/code-interpreter against sandboxd', await needsTemplates('code-in
     await sbx.removeCodeContext(bash);
   });
 
+  test('R and TypeScript contexts run too', async () => {
+    const r = await sbx.createCodeContext({ language: 'r' });
+    assert.equal(r.language, 'r');
+    await sbx.runCode('squares <- (1:4)^2', { context: r });
+    const sum = await sbx.runCode('sum(squares)', { context: r });
+    assert.equal(sum.error, undefined);
+    // IRkernel shows a value as display data (text, HTML, Markdown, LaTeX), not as the cell's main result.
+    assert.equal(sum.results[0]?.text, '[1] 30');
+    assert.equal(sum.results[0]?.html, '30');
+    const failed = await sbx.runCode('stop("no such thing")', { context: r });
+    assert.match(failed.error?.value ?? '', /no such thing/);
+    await sbx.removeCodeContext(r);
+
+    const typed = await sbx.runCode('const n: number = 21; n * 2', { language: 'typescript' });
+    assert.equal(typed.error, undefined);
+    assert.equal(typed.text, '42');
+  });
+
   test('timeoutMs interrupts `while True: pass` and the next call in that context works', async () => {
     const ctx = await sbx.createCodeContext();
     await sbx.runCode('survivor = "still here"', { context: ctx });
