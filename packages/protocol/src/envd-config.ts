@@ -48,10 +48,20 @@ export function decodeEnvdStartConfig(value: string): EnvdStartConfig {
   return JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as EnvdStartConfig;
 }
 
-/** Body of envd's one-shot `POST /init` (warm-pool sandboxes). */
+/**
+ * Body of envd's one-shot `POST /init`: the hand-over of a warm-pool sandbox to its owner, and of
+ * a sandbox restored from a ready snapshot to its new identity.
+ */
 export interface EnvdInitRequest {
+  /** The sandbox's own id (a restored snapshot still carries the snapshot's). */
+  sandboxId?: string;
   accessToken?: string;
   envVars: Record<string, string>;
+  /**
+   * Keep the sandbox unowned, now under this new init token (a restored copy bound for the warm
+   * pool): the next /init must carry it.
+   */
+  initToken?: string;
 }
 
 export const INIT_TOKEN_HEADER = 'x-init-token';

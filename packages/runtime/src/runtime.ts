@@ -38,6 +38,11 @@ export interface SandboxSpec {
   limits: SandboxLimits;
   /** Environment for envd (PID 1); see @sandboxd/protocol `EnvdBootConfig`. */
   envdEnv: Record<string, string>;
+  /**
+   * false: boot cold even when the template has a current ready snapshot. Default: restore the
+   * snapshot when there is one (see ensureReadySnapshot); a failed restore falls back to cold.
+   */
+  fromSnapshot?: boolean;
 }
 
 export interface SandboxEndpoint {
@@ -48,6 +53,8 @@ export interface SandboxEndpoint {
   envdPort: number;
   /** Host pid of the sandbox's PID 1 (envd). */
   pid: number;
+  /** How create made it: restored from the template's ready snapshot, or booted cold. */
+  from?: 'snapshot' | 'cold';
 }
 
 export interface PauseOptions {
@@ -96,6 +103,14 @@ export interface RuntimeSandbox extends SandboxEndpoint {
   paused?: PausedSandbox;
 }
 
+export interface ReadySnapshotInfo {
+  templateId: string;
+  key: string;
+  /** CRIU images and the disk image's allocated blocks, in bytes. */
+  imageBytes: number;
+  diskBytes: number;
+}
+
 export interface SandboxRuntime {
   /** Host-wide preparation (iptables chains, blackhole route, directories). Idempotent. */
   init(): Promise<void>;
@@ -138,4 +153,11 @@ export interface SandboxRuntime {
   sweep(keep: ReadonlySet<string>): Promise<string[]>;
   /** Cgroup usage, for metrics and `getMetrics`. */
   stats(sandboxId: string): Promise<{ memoryBytes: number; cpuUsageNs: number; pids: number } | undefined>;
+  /**
+   * Makes the template's ready snapshot for these limits unless a current one exists: a sandbox
+   * booted once, checkpointed after its ready check, that later creates restore instead of
+   * booting (each copy with its own id, address, uid range, tokens, boot id and machine id).
+   * Optional: a runtime without checkpoints has none.
+   */
+  ensureReadySnapshot?(templateId: string, limits: SandboxLimits): Promise<ReadySnapshotInfo>;
 }

@@ -37,3 +37,25 @@ test('a warm-pool envd serves nothing until a one-shot /init hands it over', nee
   const sbx = await Sandbox.create();
   assert.equal((await sbx.commands.run('echo $FOO')).stdout, 'from-init\n');
 });
+
+// A sandbox restored from a ready snapshot bound for the warm pool: /init gives it its own id and a
+// fresh init token, so it stays unowned, and the snapshot's token (held by every copy) is dead.
+test('/init may rotate the init token and keep the sandbox unowned', needsRoot, async (t) => {
+  const envd = await startEnvd(t, { initToken });
+  const init = (token: string, body: unknown) =>
+    fetch(`${envd.url}/init`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-init-token': token },
+      body: JSON.stringify(body),
+    });
+  assert.equal((await init(initToken, { envVars: {}, initToken: 'short' })).status, 400);
+  const fresh = 'fresh-pool-token-0123456789';
+  assert.equal((await init(initToken, { sandboxId: 'restoredcopy1234', envVars: {}, initToken: fresh })).status, 204);
+  assert.equal((await fetch(`${envd.url}/files?path=/etc/hostname`)).status, 503, 'still unowned');
+  assert.equal((await init(initToken, { envVars: {} })).status, 401, "the snapshot's token is dead");
+  const accessToken = 'owner-token-abcdefghijklmnop';
+  assert.equal((await init(fresh, { accessToken, envVars: {} })).status, 204);
+  assert.equal((await init(fresh, { envVars: {} })).status, 404, 'one-shot again');
+  const owned = await fetch(`${envd.url}/envs`, { headers: { 'x-access-token': accessToken } });
+  assert.equal(owned.status, 200);
+});

@@ -3,7 +3,9 @@
  * starts pool sandboxes ahead of demand with a random `initToken`; when a create claims one, it
  * sends the owner's access token and env vars here. Authenticated by `X-Init-Token` (constant
  * time), accepted once: afterwards the route answers 404 like any unknown path, and the token is
- * gone from memory.
+ * gone from memory. A sandbox restored from a ready snapshot is handed over the same way (its new
+ * sandbox id with it); one bound for the warm pool gets a fresh init token instead of an owner,
+ * so the snapshot's token is dead in every copy either way.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Logger, SandboxdError } from '@sandboxd/common';
@@ -39,7 +41,8 @@ export async function handleInit(
     return;
   }
   // A second /init racing this one must not win: clear the token before anything else.
-  config.initToken = undefined;
+  config.initToken = body.initToken;
+  if (body.sandboxId) config.sandboxId = body.sandboxId;
   config.accessToken = body.accessToken;
   config.envVars = { ...body.envVars };
   res.writeHead(204).end();
@@ -55,7 +58,17 @@ function parseInit(text: string): EnvdInitRequest {
   if (typeof envVars !== 'object' || envVars === null || Object.values(envVars).some((v) => typeof v !== 'string')) {
     throw new Error('envVars must map names to strings');
   }
-  return { ...(value.accessToken ? { accessToken: value.accessToken } : {}), envVars };
+  if (value.sandboxId !== undefined && typeof value.sandboxId !== 'string')
+    throw new Error('sandboxId must be a string');
+  if (value.initToken !== undefined && (typeof value.initToken !== 'string' || value.initToken.length < 16)) {
+    throw new Error('initToken must be a string of at least 16 characters');
+  }
+  return {
+    ...(value.sandboxId ? { sandboxId: value.sandboxId } : {}),
+    ...(value.accessToken ? { accessToken: value.accessToken } : {}),
+    envVars,
+    ...(value.initToken ? { initToken: value.initToken } : {}),
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -31,6 +31,10 @@ export interface MountRootfsOptions {
   idmountBinary: string;
   /** false: mount the disk image a paused sandbox kept (resume) instead of making a new one. */
   newDisk?: boolean;
+  /** Run on the mounted disk before the overlay goes up (a restored snapshot shifts its upper's owners). */
+  beforeOverlay?: () => Promise<void>;
+  /** Give the sandbox a new machine id (default: only on a new disk). */
+  newMachineId?: boolean;
   timer: StepTimer;
 }
 
@@ -49,7 +53,7 @@ export async function mountSandboxRootfs(o: MountRootfsOptions): Promise<void> {
       const newDisk = o.newDisk ?? true;
       if (newDisk) await makeDiskImage(paths.diskImage, o.diskSizeMiB);
       await runCommand('mount', ['-o', 'loop,discard,nosuid,nodev', paths.diskImage, paths.diskMount]);
-      if (!newDisk) return;
+      if (!newDisk) return o.beforeOverlay?.();
       await fs.mkdir(paths.upper);
       await fs.mkdir(paths.work);
       // Container root is uidBase on the host; it must own the overlay's upper root to own `/`.
@@ -67,7 +71,7 @@ export async function mountSandboxRootfs(o: MountRootfsOptions): Promise<void> {
     // the sandbox's user namespace, locks) the flags, so nosuid here would break sudo inside.
     // Host users cannot reach it anyway: see makeMountDir.
     await runCommand('mount', ['-t', 'overlay', 'overlay', '-o', `nodev,${layers}`, paths.rootfs]);
-    if (o.newDisk ?? true) await writeMachineId(paths.rootfs, o.uidBase);
+    if (o.newMachineId ?? o.newDisk ?? true) await writeMachineId(paths.rootfs, o.uidBase);
   });
 }
 

@@ -14,13 +14,17 @@ import { StepTimer } from '../process/step-timer.js';
 import type {
   PausedSandbox,
   PauseOptions,
+  ReadySnapshotInfo,
   ResumeOptions,
   RuntimeSandbox,
   SandboxEndpoint,
+  SandboxLimits,
   SandboxRuntime,
   SandboxSpec,
 } from '../runtime.js';
 import { SlotClaims } from '../slots/slot-claims.js';
+import { createFromSnapshot } from '../snapshots/create-from-snapshot.js';
+import { ReadySnapshots } from '../snapshots/ready-snapshots.js';
 import { createSandbox, SandboxExistsError } from './create-sandbox.js';
 import { listSandboxes } from './list-sandboxes.js';
 import { RuncCli } from './runc-cli.js';
@@ -52,6 +56,7 @@ export class RuncRuntime implements SandboxRuntime {
   readonly #envd: StagedFile;
   /** A copy of the node binary that an upgrade never replaces under a paused sandbox. */
   readonly #node: StagedFile;
+  readonly #snapshots: ReadySnapshots;
   #helpers: Promise<HelperPaths> | undefined;
   #initialized: Promise<void> | undefined;
 
@@ -62,6 +67,30 @@ export class RuncRuntime implements SandboxRuntime {
     this.#log = this.#o.logger;
     this.#envd = new StagedFile(this.#o.envdBundlePath, path.join(this.#o.runDir, 'envd'));
     this.#node = new StagedFile(this.#o.nodeBinary, this.#o.helpersDir);
+    this.#snapshots = new ReadySnapshots({
+      stateDir: this.#o.stateDir,
+      criuBinary: this.#o.criuBinary,
+      log: this.#log,
+      keyParts: async (templateId) => {
+        const [template, { helpers, envdBundle, node }] = await Promise.all([
+          currentTemplateBuild(this.#o.templatesDir, templateId),
+          this.#bindSources(),
+        ]);
+        return template && { templateBuild: template.build, envdBundle, node, envdHelper: helpers.envdHelper };
+      },
+      take: {
+        create: (spec) => this.create(spec),
+        pause: (id) => this.pause(id, { memory: true }),
+        kill: (id) => this.kill(id),
+        paths: (id) => this.#paths(id),
+      },
+    });
+  }
+
+  async ensureReadySnapshot(templateId: string, limits: SandboxLimits): Promise<ReadySnapshotInfo> {
+    await this.init();
+    const { key, imageBytes, diskBytes } = await this.#snapshots.ensure(templateId, limits);
+    return { templateId, key, imageBytes, diskBytes };
   }
 
   init(): Promise<void> {
@@ -98,9 +127,14 @@ export class RuncRuntime implements SandboxRuntime {
     });
     this.#creating.add(sandboxId);
     try {
+      // The template's start command goes into envd's boot environment (a restore keeps the dumped one).
+      const booted = { ...spec, envdEnv: { ...spec.envdEnv, ...templateStartEnv(template) } };
+      const restored =
+        spec.fromSnapshot === false ? undefined : await this.#fromSnapshot(booted, template.rootfs, signal);
+      if (restored) return restored;
       const { helpers, envdBundle, node } = await this.#bindSources();
       const { address, pid } = await createSandbox({
-        spec: { ...spec, envdEnv: { ...spec.envdEnv, ...templateStartEnv(template) } },
+        spec: booted,
         paths: this.#paths(sandboxId),
         stateDir: this.#o.stateDir,
         templateRootfs: template.rootfs,
@@ -114,8 +148,8 @@ export class RuncRuntime implements SandboxRuntime {
         waitForHealth: (address, pid) => this.#waitForHealth(address, pid, signal, template.ready?.timeoutMs),
         timer,
       });
-      log.info('sandbox created', { ms: timer.elapsedMs(), steps: timer.steps });
-      return { sandboxId, address, envdPort: this.#o.envdPort, pid };
+      log.info('sandbox created', { from: 'cold', ms: timer.elapsedMs(), steps: timer.steps });
+      return { sandboxId, address, envdPort: this.#o.envdPort, pid, from: 'cold' };
     } catch (err) {
       // Before its state dir existed there is nothing of ours to take apart (and an existing one is someone else's).
       const rolledBack =
@@ -132,6 +166,20 @@ export class RuncRuntime implements SandboxRuntime {
     } finally {
       this.#creating.delete(sandboxId);
     }
+  }
+
+  /** A restore of the template's ready snapshot, or undefined to create cold (create-from-snapshot.ts). */
+  #fromSnapshot(spec: SandboxSpec, templateRootfs: string, signal: AbortSignal | undefined) {
+    return createFromSnapshot(spec, templateRootfs, signal, {
+      snapshots: this.#snapshots,
+      options: this.#o,
+      runc: this.#runc,
+      slots: this.#slots,
+      paths: this.#paths(spec.sandboxId),
+      bindSources: () => this.#bindSources(),
+      waitForHealth: (address, pid) => this.#waitForHealth(address, pid, signal),
+      destroy: () => this.#teardown(spec.sandboxId, 'destroy'),
+    });
   }
 
   /** `readyTimeoutMs`: what the template's ready check may take on top of envd's start-up. */

@@ -1,0 +1,155 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { shareImagesDir } from '../checkpoint/images-dir.js';
+import type { HelperPaths } from '../host/ensure-helpers.js';
+import { removeTree } from '../process/mounts.js';
+import { runCommand } from '../process/run-command.js';
+import type { StepTimer } from '../process/step-timer.js';
+import { mountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
+import { prepareBootId, writeCriuConfig } from '../runc/boot-identity.js';
+import { SandboxExistsError } from '../runc/create-sandbox.js';
+import { buildOciSpec } from '../runc/oci-spec.js';
+import type { RuncCli } from '../runc/runc-cli.js';
+import type { SandboxPaths } from '../runc/sandbox-paths.js';
+import { type SandboxRecord, writeRecord } from '../runc/sandbox-record.js';
+import type { SandboxSpec } from '../runtime.js';
+import { idCount } from '../slots/slot.js';
+import type { SlotClaims } from '../slots/slot-claims.js';
+import { shiftOwners } from './shift-owners.js';
+import type { SnapshotPaths, SnapshotRecord } from './snapshot-record.js';
+import { usernsImageName, writeShiftedUsernsImage } from './userns-image.js';
+
+export interface RestoreInput {
+  spec: SandboxSpec;
+  paths: SandboxPaths;
+  stateDir: string;
+  snapshot: { paths: SnapshotPaths; record: SnapshotRecord };
+  templateRootfs: string;
+  helpers: HelperPaths;
+  /** Today's bind sources: the key guarantees they are the files the snapshot was dumped with. */
+  binds: { envdBundle: string; node: string; envdHelper: string };
+  initBinary: string;
+  runc: RuncCli;
+  slots: SlotClaims;
+  waitForHealth: (address: string, pid: number) => Promise<void>;
+  timer: StepTimer;
+}
+
+/**
+ * A new sandbox from a ready snapshot, with the steps of a create (createSandbox) and the same
+ * rollback (one teardown 'destroy' by the caller, everything made here is found from the state
+ * dir): state dir → slot → record and config.json for the new slot → a sparse copy of the
+ * snapshot's disk, its upper's owners shifted to the new uid range, a new machine id, the
+ * overlay over the new slot's idmapped lower → a per-sandbox images dir (hard links to the shared
+ * images, the userns image rewritten for the new range) → new boot id → `runc restore` → health.
+ * Established TCP connections of the snapshot (the host's health and ready checks) come back
+ * closed: their address was the snapshot's.
+ */
+export async function restoreSnapshot(input: RestoreInput): Promise<{ address: string; pid: number }> {
+  const { spec, paths, timer, snapshot } = input;
+  const { sandboxId } = spec;
+  const snap = snapshot.record;
+  await timer.step('state-dir', async () => {
+    await fs.mkdir(path.dirname(paths.dir), { recursive: true });
+    await fs.mkdir(paths.dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'EEXIST' ? new SandboxExistsError(sandboxId) : err;
+    });
+  });
+  const slot = await timer.step('slot', () => input.slots.claim(input.stateDir, sandboxId));
+  const record: SandboxRecord = {
+    sandboxId,
+    templateId: spec.templateId,
+    templateBuild: snap.templateBuild,
+    slot: slot.index,
+    uidBase: slot.uidBase,
+    address: slot.address,
+    hostAddress: slot.hostAddress,
+    veth: slot.veth,
+    limits: snap.limits,
+    createdAt: new Date().toISOString(),
+  };
+  const config = buildOciSpec({
+    sandboxId,
+    rootfs: paths.rootfs,
+    uidBase: slot.uidBase,
+    idCount,
+    limits: snap.limits,
+    // A restore keeps the snapshot's process environment; this only matters for a later cold boot.
+    env: spec.envdEnv,
+    initBinary: input.initBinary,
+    nodeBinary: input.binds.node,
+    envdBundlePath: input.binds.envdBundle,
+    envdHelper: input.binds.envdHelper,
+    bootId: { hook: input.helpers.bootIdHook, file: paths.bootIdSource, criuConfig: paths.criuConfig },
+    netHook: {
+      path: input.helpers.netHook,
+      veth: slot.veth,
+      hostCidr: `${slot.hostAddress}/30`,
+      sandboxCidr: `${slot.address}/30`,
+    },
+  });
+  await timer.step('files', () =>
+    Promise.all([writeRecord(paths.dir, record), fs.writeFile(paths.config, JSON.stringify(config))]),
+  );
+  await timer.step('disk-copy', () =>
+    runCommand('cp', ['--sparse=always', snapshot.paths.diskImage, paths.diskImage], { timeoutMs: 120_000 }),
+  );
+  await mountSandboxRootfs({
+    paths,
+    templateRootfs: input.templateRootfs,
+    uidBase: slot.uidBase,
+    idCount,
+    diskSizeMiB: snap.limits.diskSizeMiB,
+    idmountBinary: input.helpers.idmount,
+    newDisk: false,
+    beforeOverlay: () => timer.step('shift', () => shiftAll(paths, snap.uidBase, slot.uidBase)),
+    newMachineId: true,
+    timer,
+  });
+  await timer.step('images', () => linkImages(snapshot.paths.images, paths.images, snap.uidBase, slot.uidBase));
+  const pid = await timer.step('restore', async () => {
+    await removeTree(paths.criuWork);
+    await prepareBootId(paths, 'boot', ['tcp-close']);
+    const restored = await input.runc.restore(sandboxId, paths.dir, {
+      images: paths.images,
+      work: paths.criuWork,
+      log: paths.runcLog,
+      pid: paths.pidFile,
+    });
+    // Only needed by the restore: a later pause writes its own images.
+    await Promise.all([removeTree(paths.images), writeCriuConfig(paths)]);
+    return restored;
+  });
+  await timer.step('health', () => input.waitForHealth(slot.address, pid));
+  return { address: slot.address, pid };
+}
+
+async function shiftAll(paths: SandboxPaths, fromBase: number, toBase: number): Promise<void> {
+  if (fromBase === toBase) return;
+  await Promise.all([
+    shiftOwners(paths.upper, fromBase, toBase, idCount),
+    shiftOwners(paths.work, fromBase, toBase, idCount),
+  ]);
+}
+
+/**
+ * The images CRIU reads at restore, without copying their megabytes: hard links to the
+ * snapshot's (CRIU opens images read-only at restore; nothing rewrites them), except the userns
+ * image, which is written for the new range. Falls back to copies across filesystems.
+ */
+async function linkImages(from: string, to: string, fromBase: number, toBase: number): Promise<void> {
+  await removeTree(to);
+  await fs.mkdir(to, { mode: 0o700 });
+  const userns = await usernsImageName(from);
+  const names = (await fs.readdir(from)).filter((n) => n !== userns);
+  await Promise.all(
+    names.map((n) =>
+      fs.link(path.join(from, n), path.join(to, n)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EXDEV') throw err;
+        return fs.copyFile(path.join(from, n), path.join(to, n));
+      }),
+    ),
+  );
+  await writeShiftedUsernsImage(from, to, fromBase, toBase);
+  await shareImagesDir(to, toBase);
+}
