@@ -160,4 +160,6 @@ export interface SandboxRuntime {
    * Optional: a runtime without checkpoints has none.
    */
   ensureReadySnapshot?(templateId: string, limits: SandboxLimits): Promise<ReadySnapshotInfo>;
+  /** ensureReadySnapshot for every built template that has a start command. */
+  ensureReadySnapshots?(limits: SandboxLimits): Promise<ReadySnapshotInfo[]>;
 }

@@ -131,6 +131,7 @@ async function start(
       expired: (ms) => metrics.expiryLatenessSeconds.observe(ms / 1000),
       paused: (ms, memory) => metrics.pauseSeconds.observe({ memory: String(memory) }, ms / 1000),
       resumed: (ms) => metrics.resumeSeconds.observe(ms / 1000),
+      created: (ms, from) => metrics.runtimeCreateSeconds.observe({ from }, ms / 1000),
     },
   });
   scope.defer('close the lifecycle', () => service.close());
@@ -181,6 +182,16 @@ async function start(
   // that fails must not leave any behind. A pool whose template is not built waits for it.
   pools.fill();
   if (pools.templateIds().length > 0) logger.info('warm pools filling', { pools: config.sandbox.warmPool });
+  // Templates with a start command get their ready snapshot now, in the background: until it
+  // exists their creates boot cold (and a create would start making it anyway). A stop waits for
+  // it, so no snapshot sandbox outlives the server.
+  const snapshots = runtime.ensureReadySnapshots(limits).then(
+    (made) => {
+      if (made.length > 0) logger.info('ready snapshots current', { templates: made.map((m) => m.templateId) });
+    },
+    (err) => logger.warn('ready snapshots not made', { err }),
+  );
+  scope.defer('finish the ready snapshots', () => snapshots);
   checkpoint();
   return { url, port, apiKey };
 }

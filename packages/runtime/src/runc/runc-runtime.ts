@@ -23,7 +23,7 @@ import type {
   SandboxSpec,
 } from '../runtime.js';
 import { SlotClaims } from '../slots/slot-claims.js';
-import { createFromSnapshot } from '../snapshots/create-from-snapshot.js';
+import { createFromSnapshot, templatesWithStart } from '../snapshots/create-from-snapshot.js';
 import { ReadySnapshots } from '../snapshots/ready-snapshots.js';
 import { createSandbox, SandboxExistsError } from './create-sandbox.js';
 import { listSandboxes } from './list-sandboxes.js';
@@ -91,6 +91,14 @@ export class RuncRuntime implements SandboxRuntime {
     await this.init();
     const { key, imageBytes, diskBytes } = await this.#snapshots.ensure(templateId, limits);
     return { templateId, key, imageBytes, diskBytes };
+  }
+
+  /** ensureReadySnapshot for every built template with a start command, one after the other. */
+  async ensureReadySnapshots(limits: SandboxLimits): Promise<ReadySnapshotInfo[]> {
+    const made: ReadySnapshotInfo[] = [];
+    for (const id of await templatesWithStart(this.#o.templatesDir))
+      made.push(await this.ensureReadySnapshot(id, limits));
+    return made;
   }
 
   init(): Promise<void> {

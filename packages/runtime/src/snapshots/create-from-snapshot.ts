@@ -1,4 +1,5 @@
-import { SandboxdError } from '@sandboxd/common';
+import fs from 'node:fs/promises';
+import { isTemplateId, SandboxdError } from '@sandboxd/common';
 import type { HelperPaths } from '../host/ensure-helpers.js';
 import { readTemplateMarker } from '../images/template-paths.js';
 import { StepTimer } from '../process/step-timer.js';
@@ -111,7 +112,16 @@ export async function createFromSnapshot(
   }
 }
 
-/** Lead's template markers carry `start` for templates with a start command (their ready snapshot is worth it). */
+/** Built templates with a start command: those whose ready snapshot saves their start-up. */
+export async function templatesWithStart(templatesDir: string): Promise<string[]> {
+  const names = await fs.readdir(templatesDir).catch(() => [] as string[]);
+  const flags = await Promise.all(
+    names.map((n) => (isTemplateId(n) ? hasStartCommand(templatesDir, n).catch(() => false) : false)),
+  );
+  return names.filter((_, i) => flags[i]);
+}
+
+/** A template marker carries `start` when its recipe has a start command. */
 async function hasStartCommand(templatesDir: string, templateId: string): Promise<boolean> {
   const marker = (await readTemplateMarker(templatesDir, templateId)) as { start?: unknown } | undefined;
   return Boolean(marker?.start);

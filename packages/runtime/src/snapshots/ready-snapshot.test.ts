@@ -152,6 +152,13 @@ test(
     await assertNothingLeft(h.stateDir, a.sandboxId, { pid: a.pid });
     assert.deepEqual(await server(b), sb);
     assert.equal((await envd(b, '/health')).status, 204);
+    // A restored sandbox pauses and resumes like any other, keeping its new identity.
+    await h.runtime.pause(b.sandboxId);
+    const resumed = await h.runtime.resume(b.sandboxId);
+    assert.deepEqual(await server(resumed), sb);
+    const envsB = await envd(b, '/envs', { 'x-access-token': 'token-b-0123456789abcdef' });
+    assert.deepEqual(await envsB.json(), { WHO: 'b' });
+    assert.equal((await h.exec(b.sandboxId, 'cat /proc/sys/kernel/random/boot_id')).stdout.trim(), bootB);
 
     // A warm-pool create: restored, still unowned, under the pool's own fresh init token.
     const pool = await create({ initToken: 'pool-token-0123456789abcdef' });

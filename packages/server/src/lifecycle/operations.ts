@@ -10,6 +10,8 @@ export interface LifecycleHooks {
   expired?(latenessMs: number): void;
   paused?(ms: number, memory: boolean): void;
   resumed?(ms: number): void;
+  /** A runtime create finished: how long it took and whether it restored a ready snapshot. */
+  created?(ms: number, from: 'snapshot' | 'cold'): void;
 }
 
 export interface OperationsDeps {
@@ -37,12 +39,14 @@ export class SandboxOperations {
   /** creating → running; on failure creating → killed and a typed error. */
   async startCold(team: Team, record: SandboxRecord): Promise<SandboxRecord> {
     try {
+      const t0 = performance.now();
       const endpoint = await this.d.runtime.create({
         sandboxId: record.id,
         templateId: record.templateId,
         limits: this.d.limits,
         envdEnv: envdBootEnv(record),
       });
+      this.d.hooks?.created?.(performance.now() - t0, endpoint.from ?? 'cold');
       // The deadline counts from the moment the sandbox is usable, not from the request.
       const endAt = deadlineFor(team, record.runtimeStartedAt, record.timeoutSeconds, this.d.clock.now());
       return this.d.writer.apply(record, 'start', { cause: 'user', endpoint, patch: { endAt } });

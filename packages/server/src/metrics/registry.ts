@@ -22,6 +22,13 @@ export function createMetrics(sources: {
       buckets: [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5, 10],
       registers: [registry],
     }),
+    runtimeCreateSeconds: new Histogram({
+      name: 'sandboxd_runtime_create_seconds',
+      help: "Time the runtime took to start a sandbox, by source: 'snapshot' (restored from its template's ready snapshot) or 'cold'",
+      labelNames: ['from'] as const,
+      buckets: [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5, 10],
+      registers: [registry],
+    }),
     sandboxesRunning: new Gauge({
       name: 'sandboxd_sandboxes_running',
       help: 'Sandboxes currently routed (running)',
