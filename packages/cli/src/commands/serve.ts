@@ -1,4 +1,5 @@
 import { createLogger } from '@sandboxd/common';
+import { builtInRecipes, isTemplateBuilt } from '@sandboxd/runtime';
 import { type Config, type RunningServer, startServer } from '@sandboxd/server';
 
 /**
@@ -58,7 +59,20 @@ export async function serve(config: Readonly<Config>): Promise<void> {
       `  export E2B_SANDBOX_URL=${base}`,
       `  export E2B_API_KEY=${server.apiKey ?? '<your key: set SANDBOXD_API_KEY, or see the api-key file in the data directory>'}`,
       '',
+      ...(await templateLines(config)),
     ].join('\n'),
   );
   await done;
+}
+
+/** Which built-in templates this machine has, and how to build the others. */
+async function templateLines(config: Readonly<Config>): Promise<string[]> {
+  const names = Object.keys(builtInRecipes);
+  const built = await Promise.all(names.map((n) => isTemplateBuilt(config.templatesDir, n)));
+  const missing = names.filter((_, i) => !built[i]);
+  return [
+    `Templates: ${names.filter((_, i) => built[i]).join(', ')}`,
+    ...(missing.length ? [`  not built: ${missing.join(', ')} (sandboxd template build <name>)`] : []),
+    '',
+  ];
 }
