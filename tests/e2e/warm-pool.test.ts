@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,7 +87,11 @@ test('creates are handed pre-started sandboxes, each private to its owner; shutd
  * A templates dir holding base (a link to the machine's) and `names` made from base's rootfs
  * (links too, with their own marker): new templates at no copying cost. `add` makes one more later.
  */
-function testTemplatesDir(machineTemplates: string): { dir: string; add(name: string): void } {
+function testTemplatesDir(machineTemplates: string): {
+  dir: string;
+  add(name: string): void;
+  rebuild(name: string): void;
+} {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandboxd-pool-templates-'));
   fs.symlinkSync(path.join(machineTemplates, 'base'), path.join(dir, 'base'));
   return {
@@ -94,7 +99,11 @@ function testTemplatesDir(machineTemplates: string): { dir: string; add(name: st
     add(name) {
       fs.mkdirSync(path.join(dir, name));
       fs.symlinkSync(path.join(machineTemplates, 'base', 'rootfs'), path.join(dir, name, 'rootfs'));
-      const marker = { name, recipeHash: `test-${name}`, builtAt: new Date().toISOString() };
+      this.rebuild(name);
+    },
+    /** A new marker is a new build, as far as the server can tell. */
+    rebuild(name) {
+      const marker = { name, recipeHash: randomBytes(8).toString('hex'), builtAt: new Date().toISOString() };
       fs.writeFileSync(path.join(dir, name, 'template.json'), JSON.stringify(marker));
     },
   };
@@ -146,7 +155,17 @@ test('one pool per template: each create comes from its own pool, refills only i
   t.after(() => later.kill().catch(() => {}));
   assert.equal(later.sandboxId, pooledIds(server.logs, 'pool-later')[0], 'served from its own pool');
 
-  await Promise.all([second.kill(), base.kill(), later.kill()]);
+  // A rebuild while the server runs: the sandbox pooled on the old build is not handed out.
+  const stale = pooledIds(server.logs, 'pool-second')[1] ?? '';
+  assert.ok(runcContainers(server.dataDir).includes(stale));
+  templates.rebuild('pool-second');
+  const rebuilt = await Sandbox.create('pool-second');
+  t.after(() => rebuilt.kill().catch(() => {}));
+  assert.equal(servedWarm(server.logs, rebuilt.sandboxId), false, 'started cold on the new build');
+  await until(() => !runcContainers(server.dataDir).includes(stale), 30_000);
+  await until(() => pooledIds(server.logs, 'pool-second').length === 3, 30_000);
+
+  await Promise.all([second.kill(), base.kill(), later.kill(), rebuilt.kill()]);
   await server.halt('SIGTERM');
   assert.deepEqual(runcContainers(server.dataDir), [], "no pool's sandbox survives a clean shutdown");
 });

@@ -7,6 +7,7 @@ export {
   buildTemplate,
   builtInRecipes,
   canonicalTemplateName,
+  currentTemplateBuild,
   defaultTemplatesDir,
   interpreterPort,
   isTemplateBuilt,

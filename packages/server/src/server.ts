@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { type Logger, Scope, systemClock } from '@sandboxd/common';
-import { builtInRecipes, isTemplateBuilt, RuncRuntime } from '@sandboxd/runtime';
+import { builtInRecipes, currentTemplateBuild, RuncRuntime } from '@sandboxd/runtime';
 import { createApi } from './api/app.js';
 import { bootstrapApiKey } from './api-key-bootstrap.js';
 import type { Config } from './config.js';
@@ -103,12 +103,11 @@ async function start(
     diskSizeMiB: config.sandbox.diskSizeMiB,
     pids: config.sandbox.pids,
   };
-  const templateExists = (id: string) => isTemplateBuilt(config.templatesDir, id);
   const pools = new WarmPools({
     sizes: config.sandbox.warmPool,
     limits,
     runtime,
-    templateExists,
+    templateBuild: async (id) => (await currentTemplateBuild(config.templatesDir, id))?.build,
     buildHint: (id) => (Object.hasOwn(builtInRecipes, id) ? `sandboxd template build ${id}` : undefined),
     logger: logger.child({ component: 'warm-pool' }),
   });

@@ -14,7 +14,7 @@ export async function claimWarmSandbox(
   templateId: string,
   init: EnvdInitRequest,
 ): Promise<SandboxEndpoint | undefined> {
-  const pooled = o.pools?.take(templateId);
+  const pooled = await o.pools?.take(templateId);
   if (!pooled) return undefined;
   const { endpoint } = pooled;
   try {

@@ -148,7 +148,7 @@ test('one pool per template: each fills to its own size and refills only itself 
     limits,
     runtime,
     logger: silentLogger,
-    templateExists: async () => true,
+    templateBuild: async () => 'b1',
   });
   assert.deepEqual(pools.templateIds(), ['base', 'code-interpreter-v1'], 'a size of 0 has no pool');
   pools.fill();
@@ -157,20 +157,17 @@ test('one pool per template: each fills to its own size and refills only itself 
     { templateId: 'base', ready: 2 },
     { templateId: 'code-interpreter-v1', ready: 1 },
   ]);
-  const taken = pools.take('code-interpreter-v1');
+  const taken = await pools.take('code-interpreter-v1');
   assert.ok(taken);
   assert.equal(runtime.templates.get(taken.endpoint.sandboxId), 'code-interpreter-v1', 'taken from its own pool');
-  assert.equal(pools.take('unused'), undefined, 'a template without a pool gets nothing');
+  assert.equal(await pools.take('unused'), undefined, 'a template without a pool gets nothing');
   assert.equal(pools.readyCounts()[0]?.ready, 2, 'the other pool is untouched');
   await settle();
   assert.equal(liveOf(runtime, 'code-interpreter-v1'), 2, 'refilled: one handed out, one new');
   assert.equal(liveOf(runtime, 'base'), 2, 'base started nothing more');
   await pools.close();
   assert.deepEqual([...runtime.live], [taken.endpoint.sandboxId], 'close kills every pool, not what was handed out');
-  assert.throws(
-    () => pools.take('base'),
-    (err) => SandboxdError.is(err) && err.code === 'SHUTTING_DOWN',
-  );
+  await assert.rejects(pools.take('base'), (err) => SandboxdError.is(err) && err.code === 'SHUTTING_DOWN');
 });
 
 test('a pool whose template is not built stays idle with one warning, and fills once it exists', async (t) => {
@@ -184,9 +181,9 @@ test('a pool whose template is not built stays idle with one warning, and fills 
     limits,
     runtime,
     logger,
-    templateExists: async (id) => {
+    templateBuild: async (id) => {
       lookups.push(id);
-      return built.has(id);
+      return built.has(id) ? 'b1' : undefined;
     },
     missingTemplatePollMs: 5_000,
   });
@@ -222,7 +219,7 @@ test("one template's failing starts pause its own pool only", async (t) => {
     limits,
     runtime,
     logger: silentLogger,
-    templateExists: async () => true,
+    templateBuild: async () => 'b1',
   });
   t.after(() => pools.close());
   t.mock.timers.enable({ apis: ['setTimeout'] });
@@ -236,11 +233,40 @@ test("one template's failing starts pause its own pool only", async (t) => {
     { templateId: 'base', ready: 2 },
     { templateId: 'broken', ready: 0 },
   ]);
-  pools.take('base');
+  await pools.take('base');
   for (let i = 0; i < 5; i++) {
     t.mock.timers.tick(10);
     for (let j = 0; j < 5; j++) await new Promise((r) => setImmediate(r));
   }
   assert.equal(pools.readyCounts()[0]?.ready, 2, 'base refills while broken is paused');
   assert.equal(runtime.creates, 6);
+});
+
+test('after a rebuild of its template, a pool hands out no sandbox of the old build and refills on the new', async () => {
+  const runtime = new CountingRuntime();
+  let build = 'b1';
+  const pools = new WarmPools({
+    sizes: { base: 2 },
+    limits,
+    runtime,
+    logger: silentLogger,
+    templateBuild: async () => build,
+  });
+  pools.fill();
+  await settle();
+  const old = [...runtime.live];
+  assert.equal(old.length, 2);
+  build = 'b2';
+  assert.equal(await pools.take('base'), undefined, 'both were of the old build: the create starts cold');
+  await settle();
+  await settle();
+  assert.ok(
+    old.every((id) => !runtime.live.has(id)),
+    'the old build is killed',
+  );
+  assert.equal(pools.readyCounts()[0]?.ready, 2, 'refilled on the new build');
+  const fresh = await pools.take('base');
+  assert.ok(fresh && !old.includes(fresh.endpoint.sandboxId));
+  assert.equal(fresh.build, 'b2');
+  await pools.close();
 });

@@ -11,6 +11,8 @@ const closeTimeoutMs = 15_000;
 export interface PooledSandbox {
   endpoint: SandboxEndpoint;
   initToken: string;
+  /** The template build it was started on, when the pool knows builds. */
+  build?: string | undefined;
 }
 
 export interface WarmPoolOptions {
@@ -19,8 +21,11 @@ export interface WarmPoolOptions {
   limits: SandboxLimits;
   runtime: SandboxRuntime;
   logger: Logger;
-  /** Whether the template is built; a pool whose template is missing waits for it instead of failing. */
-  templateExists?: (templateId: string) => Promise<boolean>;
+  /**
+   * The template's current build id, undefined when it is not built: a pool whose template is
+   * missing waits for it instead of failing, and sandboxes of an older build are not handed out.
+   */
+  templateBuild?: (templateId: string) => Promise<string | undefined>;
   /** Poll interval while the template is missing (tests shorten it). */
   missingTemplatePollMs?: number;
   /** How to build a missing template, for the warning (built-in templates have a command). */
@@ -62,10 +67,22 @@ export class WarmPool {
     return this.#ready.length;
   }
 
-  /** A started sandbox, or undefined when none is ready. Throws SHUTTING_DOWN once closed. */
-  take(): PooledSandbox | undefined {
+  /**
+   * A started sandbox, or undefined when none is ready. With `currentBuild`, sandboxes started on
+   * another build (the template was rebuilt since) are killed rather than handed out. Throws
+   * SHUTTING_DOWN once closed.
+   */
+  take(currentBuild?: string): PooledSandbox | undefined {
     if (this.#closing) throw new SandboxdError('SHUTTING_DOWN', 'the warm pool is closed');
-    const pooled = this.#ready.shift();
+    let pooled = this.#ready.shift();
+    while (pooled && currentBuild !== undefined && pooled.build !== undefined && pooled.build !== currentBuild) {
+      this.o.logger.info('warm sandbox of an older template build discarded', {
+        ...this.#logFields(),
+        sandboxId: pooled.endpoint.sandboxId,
+      });
+      void this.#kill(pooled.endpoint.sandboxId);
+      pooled = this.#ready.shift();
+    }
     this.fill();
     return pooled;
   }
@@ -119,7 +136,7 @@ export class WarmPool {
   }
 
   async #startOne(sandboxId: string): Promise<PooledSandbox> {
-    if (this.o.templateExists) await this.#checkTemplate(this.o.templateExists);
+    const build = this.o.templateBuild ? await this.#checkTemplate(this.o.templateBuild) : undefined;
     const initToken = randomToken(24);
     const endpoint = await this.o.runtime.create(
       {
@@ -138,15 +155,16 @@ export class WarmPool {
       },
       this.#abort.signal,
     );
-    return { endpoint, initToken };
+    return { endpoint, initToken, build };
   }
 
-  async #checkTemplate(templateExists: (templateId: string) => Promise<boolean>): Promise<void> {
-    const exists = await templateExists(this.o.templateId);
-    if (exists) {
+  /** The template's current build; throws TemplateMissing (logged once) when it is not built. */
+  async #checkTemplate(templateBuild: (templateId: string) => Promise<string | undefined>): Promise<string> {
+    const build = await templateBuild(this.o.templateId);
+    if (build !== undefined) {
       if (this.#missingLogged) this.o.logger.info('template is built now; warm pool filling', this.#logFields());
       this.#missingLogged = false;
-      return;
+      return build;
     }
     if (!this.#missingLogged) {
       const howToBuild = this.o.buildHint?.(this.o.templateId);

@@ -8,7 +8,8 @@ export interface WarmPoolsOptions {
   limits: SandboxLimits;
   runtime: SandboxRuntime;
   logger: Logger;
-  templateExists: (templateId: string) => Promise<boolean>;
+  /** The template's current build id, undefined when it is not built. */
+  templateBuild: (templateId: string) => Promise<string | undefined>;
   missingTemplatePollMs?: number;
   buildHint?: (templateId: string) => string | undefined;
 }
@@ -22,7 +23,7 @@ export interface WarmPoolsOptions {
 export class WarmPools {
   readonly #pools = new Map<string, WarmPool>();
 
-  constructor(o: WarmPoolsOptions) {
+  constructor(private readonly o: WarmPoolsOptions) {
     for (const [templateId, size] of Object.entries(o.sizes)) {
       if (size <= 0) continue;
       this.#pools.set(
@@ -32,7 +33,7 @@ export class WarmPools {
           templateId,
           limits: o.limits,
           runtime: o.runtime,
-          templateExists: o.templateExists,
+          templateBuild: o.templateBuild,
           logger: o.logger.child({ templateId }),
           ...(o.missingTemplatePollMs === undefined ? {} : { missingTemplatePollMs: o.missingTemplatePollMs }),
           ...(o.buildHint ? { buildHint: o.buildHint } : {}),
@@ -46,9 +47,16 @@ export class WarmPools {
     return [...this.#pools.keys()];
   }
 
-  /** A ready sandbox of `templateId`, or undefined (no pool for it, or none ready). Throws SHUTTING_DOWN once closed. */
-  take(templateId: string): PooledSandbox | undefined {
-    return this.#pools.get(templateId)?.take();
+  /**
+   * A ready sandbox of `templateId` on its current build, or undefined (no pool for it, or none
+   * ready). Rejects with SHUTTING_DOWN once closed.
+   */
+  async take(templateId: string): Promise<PooledSandbox | undefined> {
+    const pool = this.#pools.get(templateId);
+    if (!pool) return undefined;
+    // One marker read per create: a rebuild while the server runs must not hand out the old build.
+    const build = await this.o.templateBuild(templateId).catch(() => undefined);
+    return pool.take(build);
   }
 
   /** Ready sandboxes per template with a pool (0s included, so the gauge shows every pool). */
