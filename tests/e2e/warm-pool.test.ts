@@ -7,42 +7,8 @@ import { test } from 'node:test';
 import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { Sandbox } from 'e2b';
 import { runcContainers } from '../support/host-resources.js';
-import { removeDataDir, spawnServerProcess, startTestServer, type TestServer } from '../support/server-harness.js';
-
-function servedWarm(logs: string[], sandboxId: string): boolean | undefined {
-  for (const line of logs) {
-    if (!line.includes('"sandbox running"') || !line.includes(sandboxId)) continue;
-    return (JSON.parse(line) as { warm?: boolean }).warm;
-  }
-  return undefined;
-}
-
-/** Ready sandboxes of each template's pool, from the labelled gauge. */
-async function poolReady(server: TestServer): Promise<Record<string, number>> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const ready: Record<string, number> = {};
-  for (const m of text.matchAll(/^sandboxd_warm_pool_ready\{template="([^"]+)"\} (\d+)$/gm)) {
-    ready[m[1] ?? ''] = Number(m[2]);
-  }
-  return ready;
-}
-
-/** Sandbox ids the pool of `templateId` has started, in order (its "warm sandbox ready" lines). */
-function pooledIds(logs: string[], templateId: string): string[] {
-  return logs
-    .filter((line) => line.includes('"warm sandbox ready"'))
-    .map((line) => JSON.parse(line) as { templateId: string; sandboxId: string })
-    .filter((line) => line.templateId === templateId)
-    .map((line) => line.sandboxId);
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { removeDataDir, spawnServerProcess, startTestServer } from '../support/server-harness.js';
+import { pooledIds, poolReady, servedWarm, until } from '../support/warm-pool-probes.js';
 
 test('creates are handed pre-started sandboxes, each private to its owner; shutdown kills the pool', {
   ...needsSandboxHost,
