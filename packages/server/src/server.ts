@@ -179,17 +179,24 @@ async function start(
 
   // Only once serving: the start-up sweep would take pool sandboxes for orphans, and a start-up
   // that fails must not leave any behind. A pool whose template is not built waits for it.
-  pools.fill();
+  // Pools of built-in templates with a start command wait for their ready snapshot: filling them
+  // first would boot them cold (seconds of Jupyter start-up) beside the snapshot's own cold boot.
+  const awaitsSnapshot = (id: string) => Object.hasOwn(builtInRecipes, id) && !!builtInRecipes[id]?.start;
+  pools.fill((id) => !awaitsSnapshot(id));
   if (pools.templateIds().length > 0) logger.info('warm pools filling', { pools: config.sandbox.warmPool });
   // Templates with a start command get their ready snapshot now, in the background: until it
   // exists their creates boot cold (and a create would start making it anyway). A stop waits for
   // it, so no snapshot sandbox outlives the server.
-  const snapshots = runtime.ensureReadySnapshots(limits).then(
-    (made) => {
-      if (made.length > 0) logger.info('ready snapshots current', { templates: made.map((m) => m.templateId) });
-    },
-    (err) => logger.warn('ready snapshots not made', { err }),
-  );
+  const snapshots = runtime
+    .ensureReadySnapshots(limits)
+    .then(
+      (made) => {
+        if (made.length > 0) logger.info('ready snapshots current', { templates: made.map((m) => m.templateId) });
+      },
+      (err) => logger.warn('ready snapshots not made', { err }),
+    )
+    // Made or not: a pool without a snapshot fills cold, as its creates start.
+    .finally(() => pools.fill(awaitsSnapshot));
   scope.defer('finish the ready snapshots', () => snapshots);
   checkpoint();
   return { url, port, apiKey };

@@ -64,9 +64,9 @@ export class WarmPools {
     return [...this.#pools].map(([templateId, pool]) => ({ templateId, ready: pool.readyCount() }));
   }
 
-  /** Starts every pool filling (a pool whose template is missing waits for it). */
-  fill(): void {
-    for (const pool of this.#pools.values()) pool.fill();
+  /** Starts the pools (all, or those `only` picks) filling; a pool whose template is missing waits for it. */
+  fill(only: (templateId: string) => boolean = () => true): void {
+    for (const [templateId, pool] of this.#pools) if (only(templateId)) pool.fill();
   }
 
   /** Closes every pool: none of their sandboxes, started or starting, outlives this. Idempotent. */
