@@ -167,6 +167,20 @@ class TestSync:
         finally:
             ci.remove_code_context(ctx)
 
+    def test_an_error_does_not_abort_the_next_call(self, ci: Sandbox):
+        # The kernel aborts requests that arrive within `stop_on_error_timeout` of an error (0 s by
+        # default: a race the next call could lose, more so under load); widening that window
+        # makes the race certain, and the server must not ask the kernel to abort anything.
+        ctx = ci.create_code_context()
+        try:
+            ci.run_code("get_ipython().kernel.stop_on_error_timeout = 5.0", context=ctx)
+            assert ci.run_code("1 / 0", context=ctx).error.name == "ZeroDivisionError"
+            after = ci.run_code("'next'", context=ctx)
+            assert after.error is None, f"{after.error.name}: {after.error.value}"
+            assert after.text == "next"
+        finally:
+            ci.remove_code_context(ctx)
+
     def test_contexts_do_not_share_state_and_restart_clears_it(self, ci: Sandbox):
         a = ci.create_code_context(cwd="/tmp")
         b = ci.create_code_context(language="python")

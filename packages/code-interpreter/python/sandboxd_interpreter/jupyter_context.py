@@ -81,7 +81,12 @@ class JupyterContext(Context):
             await self.km.shutdown_kernel(now=True)
 
     async def run(self, code, emit, gone, silent=False):
-        msg_id = self.kc.execute(code, silent=silent, store_history=not silent, allow_stdin=False)
+        # stop_on_error=False: else the kernel aborts every request that reaches it shortly after an
+        # error (an interrupt on timeout is one), so the next call in the context came back
+        # "ExecutionAborted". Calls are one at a time per context: there is no queue to abort.
+        msg_id = self.kc.execute(
+            code, silent=silent, store_history=not silent, allow_stdin=False, stop_on_error=False
+        )
         sent_error = False
         interrupted_at = None
         while True:
