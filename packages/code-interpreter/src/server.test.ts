@@ -4,12 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NotFoundError, SandboxError, TimeoutError } from '@e2b/code-interpreter';
-import { type LocalServer, missingPythonStack, startLocalServer } from './local-server.js';
+import { buildJsRunnerBundle } from '../js-runner/build.js';
+import { type LocalServer, needsInterpreterRootfs, startLocalServer } from './local-server.js';
 
-// The execution server on this host (no sandbox), driven by the official @e2b/code-interpreter client.
-const skip = missingPythonStack();
+// The execution server from this working tree, run in the template's rootfs (no sandbox), driven by the
+// official @e2b/code-interpreter client.
+const { skip } = await needsInterpreterRootfs();
 
-describe('code-execution server with the official client (on this host)', { skip }, () => {
+describe('code-execution server with the official client (in the template rootfs)', { skip }, () => {
   let server: LocalServer;
   before(async () => {
     server = await startLocalServer();
@@ -221,18 +223,12 @@ describe('code-execution server with the official client (on this host)', { skip
   });
 });
 
-// The Node runner is bundled from ../js-runner; without it (or without the Python stack) this part is skipped.
-const runnerBuild = new URL('../js-runner/build.ts', import.meta.url);
-const skipJs = skip ?? (fs.existsSync(runnerBuild) ? undefined : 'the JavaScript runner sources are not here');
-
-describe('JavaScript and TypeScript contexts through the server (on this host)', { skip: skipJs }, () => {
+// The Node runner is bundled from ../js-runner and runs on the template's Node (Debian 12's 18).
+describe('JavaScript and TypeScript contexts through the server (in the template rootfs)', { skip }, () => {
   let server: LocalServer;
   let bundleDir: string;
   before(async () => {
     bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ciserver-js-'));
-    const { buildJsRunnerBundle } = (await import(runnerBuild.href)) as {
-      buildJsRunnerBundle: (out: string) => Promise<string>;
-    };
     server = await startLocalServer({ jsRunner: await buildJsRunnerBundle(path.join(bundleDir, 'js-runner.mjs')) });
   });
   after(async () => {
