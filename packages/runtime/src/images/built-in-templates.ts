@@ -67,14 +67,19 @@ export const codeInterpreterRecipe: TemplateRecipe = {
   ready: { cmd: `curl -sf http://127.0.0.1:${interpreterPort}/health`, timeoutMs: 60_000 },
 };
 
-export const builtInRecipes: Readonly<Record<string, TemplateRecipe>> = {
+/** A map without a prototype, so that a name such as `constructor` finds nothing. */
+function lookupTable<T>(entries: Record<string, T>): Readonly<Record<string, T>> {
+  return Object.freeze(Object.assign(Object.create(null) as Record<string, T>, entries));
+}
+
+export const builtInRecipes = lookupTable<TemplateRecipe>({
   base: baseRecipe,
   'python-data-science': pythonDataScienceRecipe,
   'code-interpreter-v1': codeInterpreterRecipe,
-};
+});
 
 /** Other names E2B's clients use for a built-in template. */
-const aliases: Readonly<Record<string, string>> = { 'code-interpreter': 'code-interpreter-v1' };
+const aliases = lookupTable<string>({ 'code-interpreter': 'code-interpreter-v1' });
 
 /** The template a name means: an alias's target, else the name itself. */
 export function canonicalTemplateName(name: string): string {

@@ -48,6 +48,8 @@ test('an unknown, or an invalid, template name is not found', async (t) => {
   const dir = await templatesDirWith(t, ['base']);
   await assert.rejects(resolveTemplate(dir, 'no-such-template'), rejectsWith('TEMPLATE_NOT_FOUND', /not found/));
   await assert.rejects(resolveTemplate(dir, '../etc'), rejectsWith('TEMPLATE_NOT_FOUND', /not found/));
+  // Names of Object.prototype's members are not built-in templates.
+  await assert.rejects(resolveTemplate(dir, 'constructor'), rejectsWith('TEMPLATE_NOT_FOUND', /not found/));
   // A half-built directory (no marker) is not a template.
   await fs.mkdir(path.join(dir, 'half', 'rootfs'), { recursive: true });
   await assert.rejects(resolveTemplate(dir, 'half'), rejectsWith('TEMPLATE_NOT_FOUND', /not found/));
