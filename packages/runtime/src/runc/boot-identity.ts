@@ -25,17 +25,13 @@ export interface BootIdentityPaths {
  * processes saw (a sandbox made before boot ids existed gets one: its images have no such mount).
  * Then the id is copied beside the mount points, which a reboot may have wiped.
  */
-export async function prepareBootId(
-  paths: BootIdentityPaths,
-  boot: 'boot' | 'restore',
-  criuOptions: readonly string[] = [],
-): Promise<void> {
+export async function prepareBootId(paths: BootIdentityPaths, boot: 'boot' | 'restore'): Promise<void> {
   const kept = boot === 'restore' ? await fs.readFile(paths.bootId, 'utf8').catch(() => undefined) : undefined;
   const id = kept ?? `${randomUUID()}\n`;
   if (!kept) await fs.writeFile(paths.bootId, id, { mode: 0o600 });
   await fs.writeFile(paths.bootIdSource, id, { mode: 0o644 });
   await fs.chmod(paths.bootIdSource, 0o644);
-  await writeCriuConfig(paths, criuOptions);
+  await writeCriuConfig(paths);
 }
 
 /**
@@ -43,14 +39,9 @@ export async function prepareBootId(
  * tell CRIU about it. CRIU reads this file at dump and at restore: at dump the mount is external
  * under a key; at restore the key is bound from the boot id's copy again. Each line means nothing
  * to the other direction (no mount point is named like the key, no image mount is keyed by the
- * path), so one file serves both. `extra`: options for the next restore only (the next prepareBootId
- * or writeCriuConfig drops them).
+ * path), so one file serves both.
  */
-export async function writeCriuConfig(paths: BootIdentityPaths, extra: readonly string[] = []): Promise<void> {
-  const lines = [
-    `external mnt[${bootIdPath}]:${bootIdKey}`,
-    `external mnt[${bootIdKey}]:${paths.bootIdSource}`,
-    ...extra,
-  ];
+async function writeCriuConfig(paths: BootIdentityPaths): Promise<void> {
+  const lines = [`external mnt[${bootIdPath}]:${bootIdKey}`, `external mnt[${bootIdKey}]:${paths.bootIdSource}`];
   await fs.writeFile(paths.criuConfig, `${lines.join('\n')}\n`, { mode: 0o600 });
 }

@@ -154,7 +154,9 @@ test(
     assert.equal((await envd(b, '/health')).status, 204);
     // A restored sandbox pauses and resumes like any other, keeping its new identity.
     await h.runtime.pause(b.sandboxId);
-    const resumed = await h.runtime.resume(b.sandboxId);
+    const resumed = await h.runtime.resume(b.sandboxId).catch((err) => {
+      throw new Error(String(err.cause?.message ?? err), { cause: err });
+    });
     assert.deepEqual(await server(resumed), sb);
     const envsB = await envd(b, '/envs', { 'x-access-token': 'token-b-0123456789abcdef' });
     assert.deepEqual(await envsB.json(), { WHO: 'b' });

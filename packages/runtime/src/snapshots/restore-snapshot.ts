@@ -6,7 +6,7 @@ import { removeTree } from '../process/mounts.js';
 import { runCommand } from '../process/run-command.js';
 import type { StepTimer } from '../process/step-timer.js';
 import { mountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
-import { prepareBootId, writeCriuConfig } from '../runc/boot-identity.js';
+import { prepareBootId } from '../runc/boot-identity.js';
 import { SandboxExistsError } from '../runc/create-sandbox.js';
 import { buildOciSpec } from '../runc/oci-spec.js';
 import type { RuncCli } from '../runc/runc-cli.js';
@@ -42,8 +42,8 @@ export interface RestoreInput {
  * snapshot's disk, its upper's owners shifted to the new uid range, a new machine id, the
  * overlay over the new slot's idmapped lower → a per-sandbox images dir (hard links to the shared
  * images, the userns image rewritten for the new range) → new boot id → `runc restore` → health.
- * Established TCP connections of the snapshot (the host's health and ready checks) come back
- * closed: their address was the snapshot's.
+ * Established TCP connections come back as they were: the snapshot had only loopback ones
+ * (take-snapshot.ts waits for that), which the new address does not affect.
  */
 export async function restoreSnapshot(input: RestoreInput): Promise<{ address: string; pid: number }> {
   const { spec, paths, timer, snapshot } = input;
@@ -109,7 +109,7 @@ export async function restoreSnapshot(input: RestoreInput): Promise<{ address: s
   await timer.step('images', () => linkImages(snapshot.paths.images, paths.images, snap.uidBase, slot.uidBase));
   const pid = await timer.step('restore', async () => {
     await removeTree(paths.criuWork);
-    await prepareBootId(paths, 'boot', ['tcp-close']);
+    await prepareBootId(paths, 'boot');
     const restored = await input.runc.restore(sandboxId, paths.dir, {
       images: paths.images,
       work: paths.criuWork,
@@ -117,7 +117,7 @@ export async function restoreSnapshot(input: RestoreInput): Promise<{ address: s
       pid: paths.pidFile,
     });
     // Only needed by the restore: a later pause writes its own images.
-    await Promise.all([removeTree(paths.images), writeCriuConfig(paths)]);
+    await removeTree(paths.images);
     return restored;
   });
   await timer.step('health', () => input.waitForHealth(slot.address, pid));

@@ -9,6 +9,7 @@ import { sandboxEnvd, sandboxEnvdHelper, sandboxNode } from '../runc/oci-spec.js
 import type { SandboxPaths } from '../runc/sandbox-paths.js';
 import { readRecord } from '../runc/sandbox-record.js';
 import type { PausedSandbox, SandboxEndpoint, SandboxLimits, SandboxSpec } from '../runtime.js';
+import { waitForQuietNetwork } from './quiet-network.js';
 import { type SnapshotRecord, snapshotPaths } from './snapshot-record.js';
 
 export interface TakeSnapshotInput {
@@ -28,7 +29,7 @@ export interface TakeSnapshotInput {
 /**
  * Makes a ready snapshot: a cold sandbox nobody owns (booted with an init token, like a warm-pool
  * one, so it holds no owner's token or env vars) → its template's ready check passes (create
- * waits for it) → a memory pause (freeze, CRIU dump, release, fsync: checkpoint/pause-sandbox.ts)
+ * waits for it) → no connection left on its address (quiet-network.ts) → a memory pause (freeze, CRIU dump, release, fsync: checkpoint/pause-sandbox.ts)
  * → its images and disk image moved into a work dir beside the snapshot, snapshot.json written →
  * the work dir renamed into place → the paused sandbox killed (its slot freed). A failure leaves
  * no snapshot and no sandbox.
@@ -39,7 +40,7 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
   const work = path.join(input.templateDir, `.work-${input.key}-${process.pid}`);
   const final = snapshotPaths(path.join(input.templateDir, input.key));
   try {
-    await input.create({
+    const { pid } = await input.create({
       sandboxId,
       templateId: input.templateId,
       limits: input.limits,
@@ -54,6 +55,7 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
       },
       fromSnapshot: false,
     });
+    await waitForQuietNetwork(pid);
     const paused = await input.pause(sandboxId);
     const sandbox = input.paths(sandboxId);
     const [record, config] = await Promise.all([
