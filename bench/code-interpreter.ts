@@ -56,6 +56,9 @@ export async function measureCodeInterpreter(rows: BenchRow[], samples: Record<s
   const server = await startTestServer({ env: { SANDBOXD_WARM_POOL: '0' } });
   server.useForE2b();
   try {
+    // The server makes code-interpreter-v1's ready snapshot at start-up; creates before it boot cold.
+    const snapshotDone = () => server.logs.some((l) => /ready snapshots (current|not made)/.test(l));
+    for (let i = 0; i < 1800 && !snapshotDone(); i++) await new Promise((r) => setTimeout(r, 100));
     const base = await createSeries(() => Sandbox.create('base'));
     samples['create base (pool off)'] = base.ms;
     rows.push({ metric: 'Sandbox.create base, pool off p50', value: percentile(base.ms, 50), unit: 'ms' });

@@ -63,6 +63,13 @@ describe('code-interpreter-v1 from its ready snapshot', await needsTemplates('co
     await a.kill();
     assert.equal((await b.runCode('21*2')).text, '42');
 
+    // A restored sandbox pauses and resumes with its memory, like any other (its kernel's state too).
+    await b.runCode('kept = 7');
+    assert.equal(await b.pause(), true);
+    const resumed = await Sandbox.connect(b.sandboxId);
+    assert.equal((await resumed.runCode('kept * 6')).text, '42');
+    assert.equal((await resumed.commands.run('echo $WHO')).stdout, 'b\n');
+
     const metrics = await (await server.api('GET', '/metrics')).text();
     assert.match(metrics, /sandboxd_runtime_create_seconds_count\{from="snapshot"\} [1-9]/);
   });

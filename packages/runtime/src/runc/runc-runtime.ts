@@ -68,16 +68,8 @@ export class RuncRuntime implements SandboxRuntime {
     this.#envd = new StagedFile(this.#o.envdBundlePath, path.join(this.#o.runDir, 'envd'));
     this.#node = new StagedFile(this.#o.nodeBinary, this.#o.helpersDir);
     this.#snapshots = new ReadySnapshots({
-      stateDir: this.#o.stateDir,
-      criuBinary: this.#o.criuBinary,
-      log: this.#log,
-      keyParts: async (templateId) => {
-        const [template, { helpers, envdBundle, node }] = await Promise.all([
-          currentTemplateBuild(this.#o.templatesDir, templateId),
-          this.#bindSources(),
-        ]);
-        return template && { templateBuild: template.build, envdBundle, node, envdHelper: helpers.envdHelper };
-      },
+      options: this.#o,
+      bindSources: () => this.#bindSources(),
       take: {
         create: (spec) => this.create(spec),
         pause: (id) => this.pause(id, { memory: true }),
@@ -314,7 +306,7 @@ export class RuncRuntime implements SandboxRuntime {
       runc: this.#runc,
       envdPort: this.#o.envdPort,
       paths: (id) => this.#paths(id),
-      skip: this.#creating,
+      skip: new Set([...this.#creating, ...this.#snapshots.sandboxes]),
     });
   }
 
@@ -322,7 +314,7 @@ export class RuncRuntime implements SandboxRuntime {
     return sweepOrphans({
       stateDir: this.#o.stateDir,
       runDir: this.#o.runDir,
-      keep: new Set([...keep, ...this.#creating, ...this.#transitions.keys()]),
+      keep: new Set([...keep, ...this.#creating, ...this.#transitions.keys(), ...this.#snapshots.sandboxes]),
       runc: this.#runc,
       slots: this.#slots,
       kill: (id) => this.kill(id),

@@ -33,7 +33,8 @@ async function harnessWithRealEnvd(t: TestContext): Promise<Harness & { snapshot
   // The snapshot sandbox gets a long-running process (as a template's start command would) and a
   // file, right before its dump.
   const beforeStep = async (step: string, sandboxId: string) => {
-    if (step !== 'pause:freeze' || !harness) return;
+    // Only the first pause is the snapshot's (the test pauses a restored sandbox later).
+    if (step !== 'pause:freeze' || !harness || snapshotId) return;
     snapshotId = sandboxId;
     await fs.writeFile(path.join(bundleDir, 'server.py'), memoryServer);
     const start = `su user -c 'echo before-dump > /home/user/pre.txt'; cat > /tmp/server.py <<'PY'\n${memoryServer}PY
@@ -135,6 +136,15 @@ test(
     assert.notEqual(baseA, baseB);
     assert.notEqual(baseA, snapshot.uidBase);
 
+    // A restored sandbox pauses and resumes like any other, keeping its new identity.
+    await h.runtime.pause(b.sandboxId);
+    const resumed = await h.runtime.resume(b.sandboxId).catch((err) => {
+      throw new Error(String(err.cause?.message ?? err), { cause: err });
+    });
+    assert.deepEqual(await server(resumed), sb);
+    const envsB = await envd(b, '/envs', { 'x-access-token': 'token-b-0123456789abcdef' });
+    assert.deepEqual(await envsB.json(), { WHO: 'b' });
+
     // Identity: boot id and machine id differ; a file written in one is not in the other.
     const probe = 'cat /proc/sys/kernel/random/boot_id /etc/machine-id; stat -c %u:%g /home/user/pre.txt';
     const [pa, pb] = await Promise.all([h.exec(a.sandboxId, probe), h.exec(b.sandboxId, probe)]);
@@ -152,16 +162,6 @@ test(
     await assertNothingLeft(h.stateDir, a.sandboxId, { pid: a.pid });
     assert.deepEqual(await server(b), sb);
     assert.equal((await envd(b, '/health')).status, 204);
-    // A restored sandbox pauses and resumes like any other, keeping its new identity.
-    await h.runtime.pause(b.sandboxId);
-    const resumed = await h.runtime.resume(b.sandboxId).catch((err) => {
-      throw new Error(String(err.cause?.message ?? err), { cause: err });
-    });
-    assert.deepEqual(await server(resumed), sb);
-    const envsB = await envd(b, '/envs', { 'x-access-token': 'token-b-0123456789abcdef' });
-    assert.deepEqual(await envsB.json(), { WHO: 'b' });
-    assert.equal((await h.exec(b.sandboxId, 'cat /proc/sys/kernel/random/boot_id')).stdout.trim(), bootB);
-
     // A warm-pool create: restored, still unowned, under the pool's own fresh init token.
     const pool = await create({ initToken: 'pool-token-0123456789abcdef' });
     assert.equal(pool.from, 'snapshot');

@@ -1,8 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@sandboxd/common';
+import type { HelperPaths } from '../host/ensure-helpers.js';
+import { currentTemplateBuild } from '../images/template-builds.js';
 import { removeTree } from '../process/mounts.js';
 import { runCommand } from '../process/run-command.js';
+import type { ResolvedOptions } from '../runc/runtime-options.js';
 import type { SandboxLimits } from '../runtime.js';
 import { type SnapshotKeyParts, snapshotKey } from './snapshot-key.js';
 import {
@@ -22,12 +25,10 @@ export interface ReadySnapshot {
 }
 
 export interface ReadySnapshotsDeps {
-  stateDir: string;
-  criuBinary: string;
-  log: Logger;
-  /** Today's template build and bind sources, for the key. */
-  keyParts: (templateId: string) => Promise<Omit<SnapshotKeyParts, 'criuVersion' | 'limits'> | undefined>;
-  take: Omit<TakeSnapshotInput, 'templateId' | 'templateBuild' | 'limits' | 'key' | 'templateDir'>;
+  options: Pick<ResolvedOptions, 'stateDir' | 'templatesDir' | 'criuBinary' | 'logger'>;
+  /** Today's bind sources (content-named), for the key. */
+  bindSources: () => Promise<{ helpers: HelperPaths; envdBundle: string; node: string }>;
+  take: Omit<TakeSnapshotInput, 'templateId' | 'templateBuild' | 'limits' | 'key' | 'templateDir' | 'inFlight'>;
 }
 
 /**
@@ -38,14 +39,34 @@ export interface ReadySnapshotsDeps {
  * restore is deleted and not made again by this process (creates go cold).
  */
 export class ReadySnapshots {
-  readonly #d: ReadySnapshotsDeps;
+  readonly #d: {
+    stateDir: string;
+    criuBinary: string;
+    log: Logger;
+    keyParts: (templateId: string) => Promise<Omit<SnapshotKeyParts, 'criuVersion' | 'limits'> | undefined>;
+    take: ReadySnapshotsDeps['take'];
+  };
   readonly #making = new Map<string, Promise<SnapshotRecord>>();
   readonly #inUse = new Map<string, number>();
   readonly #broken = new Set<string>();
+  /** Ids of the sandboxes being made into snapshots right now. */
+  readonly sandboxes = new Set<string>();
   #criuVersion: Promise<string> | undefined;
 
   constructor(deps: ReadySnapshotsDeps) {
-    this.#d = deps;
+    this.#d = {
+      stateDir: deps.options.stateDir,
+      criuBinary: deps.options.criuBinary,
+      log: deps.options.logger,
+      keyParts: async (templateId) => {
+        const [template, { helpers, envdBundle, node }] = await Promise.all([
+          currentTemplateBuild(deps.options.templatesDir, templateId),
+          deps.bindSources(),
+        ]);
+        return template && { templateBuild: template.build, envdBundle, node, envdHelper: helpers.envdHelper };
+      },
+      take: deps.take,
+    };
   }
 
   #templateDir(templateId: string): string {
@@ -107,6 +128,7 @@ export class ReadySnapshots {
     const t0 = performance.now();
     const record = await takeSnapshot({
       ...this.#d.take,
+      inFlight: this.sandboxes,
       templateId,
       templateBuild: parts.templateBuild,
       limits,
@@ -136,7 +158,8 @@ export class ReadySnapshots {
     const dir = this.#templateDir(templateId);
     for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
       const sub = path.join(dir, name);
-      if (name === keep || name.startsWith('.work-') || this.#inUse.has(sub)) continue;
+      // A work dir of this process is a snapshot being made; one of another pid was left by a crash.
+      if (name === keep || name.endsWith(`-${process.pid}`) || this.#inUse.has(sub)) continue;
       await removeTree(sub).catch((err) => this.#d.log.warn('stale snapshot not deleted', { dir: sub, err }));
     }
   }

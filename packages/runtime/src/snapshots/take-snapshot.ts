@@ -24,6 +24,8 @@ export interface TakeSnapshotInput {
   pause: (sandboxId: string) => Promise<PausedSandbox>;
   kill: (sandboxId: string) => Promise<void>;
   paths: (sandboxId: string) => SandboxPaths;
+  /** Sandboxes being made into snapshots: the runtime's list and sweep leave them alone. */
+  inFlight: Set<string>;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
   const initToken = randomBytes(32).toString('base64url');
   const work = path.join(input.templateDir, `.work-${input.key}-${process.pid}`);
   const final = snapshotPaths(path.join(input.templateDir, input.key));
+  input.inFlight.add(sandboxId);
   try {
     const { pid } = await input.create({
       sandboxId,
@@ -98,5 +101,6 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
     return snapshot;
   } finally {
     await Promise.allSettled([input.kill(sandboxId), removeTree(work)]);
+    input.inFlight.delete(sandboxId);
   }
 }
