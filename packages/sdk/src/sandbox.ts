@@ -1,0 +1,97 @@
+import {
+  type ConnectionOpts,
+  Sandbox as E2bSandbox,
+  type SandboxListOpts,
+  SandboxNotFoundError,
+  type SandboxOpts,
+  type SandboxPaginator,
+} from 'e2b';
+import { withSandboxdDefaults } from './config.js';
+import { type MetadataUpdate, writeMetadata } from './metadata.js';
+
+/**
+ * A sandbox's lifecycle state as the server records it:
+ * - `creating`: being provisioned (a `Sandbox` object exists only once `create` answered, so an
+ *   instance never reads it; it completes the four states of the lifecycle).
+ * - `running`: active (also while a pause or resume is under way).
+ * - `paused`: what older docs call "Stopped" — e2b's `state: 'paused'`; `connect()` resumes it.
+ * - `closed`: killed, expired or unknown to the server. Never an exception.
+ */
+export type SandboxStatus = 'creating' | 'running' | 'paused' | 'closed';
+
+/** e2b's list options plus the short form `{ metadata }` (same as `{ query: { metadata } }`). */
+export type SandboxdListOpts = SandboxListOpts & {
+  metadata?: Record<string, string>;
+  apiUrl?: string;
+  sandboxUrl?: string;
+};
+
+type RequestOpts = Pick<SandboxOpts, 'requestTimeoutMs' | 'signal'>;
+
+/**
+ * e2b's `Sandbox` with sandboxd's additions. Everything e2b's class does is inherited unchanged
+ * (files, commands, pty, errors, paginator); only the connection defaults differ: options, then
+ * `SANDBOXD_*`, then `E2B_*` environment variables, then the local server.
+ */
+export class Sandbox extends E2bSandbox {
+  protected static override resolveOpts<T extends ConnectionOpts>(opts?: T): T | undefined {
+    // e2b merges options bound by an `E2B` client first; what it leaves unset gets our defaults.
+    // biome-ignore lint/complexity/noThisInStatic: `super` keeps `this` (a subclass, an E2B client's bound class)
+    return withSandboxdDefaults(super.resolveOpts(opts));
+  }
+
+  /**
+   * Lists sandboxes (running and paused unless `query.state` says otherwise). Accepts the short
+   * form `{ metadata: {...} }` beside e2b's `{ query: { metadata: {...} } }`; when both are given,
+   * their metadata filters are combined (AND, the `query` side wins on a shared key).
+   */
+  static override list(opts?: SandboxdListOpts): SandboxPaginator {
+    // `super`, not the class name: e2b's list must see `this` so our resolveOpts applies.
+    // biome-ignore lint/complexity/noThisInStatic: see above
+    if (!opts?.metadata) return super.list(opts);
+    const { metadata, ...rest } = opts;
+    // biome-ignore lint/complexity/noThisInStatic: see above
+    return super.list({ ...rest, query: { ...rest.query, metadata: { ...metadata, ...rest.query?.metadata } } });
+  }
+
+  /** The sandbox's ID (alias of `sandboxId`). */
+  get id(): string {
+    return this.sandboxId;
+  }
+
+  /** The server's record of this sandbox, as a {@link SandboxStatus}; a gone sandbox is `closed`. */
+  async getStatus(opts?: RequestOpts): Promise<SandboxStatus> {
+    try {
+      const info = await this.getInfo(opts);
+      return info.state === 'paused' ? 'paused' : 'running';
+    } catch (err) {
+      if (err instanceof SandboxNotFoundError) return 'closed';
+      throw err;
+    }
+  }
+
+  /**
+   * Extends the deadline to now + `ms` unless it is already later: unlike `setTimeout`, it never
+   * shortens the sandbox's life. It is the server's connect call, so a paused sandbox is resumed.
+   * Deadlines stay clamped to the team's maximum runtime.
+   */
+  async keepAlive(ms: number, opts?: RequestOpts): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new RangeError(`keepAlive(ms): ms must be a non-negative number, got ${ms}`);
+    await this.connect({ ...opts, timeoutMs: ms });
+  }
+
+  /** The metadata the server holds now (also what `Sandbox.list({ metadata })` filters on). */
+  async getMetadata(opts?: RequestOpts): Promise<Record<string, string>> {
+    return (await this.getInfo(opts)).metadata;
+  }
+
+  /**
+   * Merges `metadata` into the sandbox's metadata on the server (a `null` value removes that key),
+   * or replaces it whole with `{ replace: true }`. Answers the metadata as now stored. Bad input or
+   * a limit exceeded: {@link MetadataValidationError}, and nothing changes.
+   */
+  async setMetadata(metadata: MetadataUpdate, opts?: { replace?: boolean }): Promise<Record<string, string>> {
+    return writeMetadata(this.connectionConfig, this.sandboxId, metadata, opts?.replace ? 'replace' : 'merge');
+  }
+}
