@@ -4,6 +4,8 @@ export * from 'e2b';
 export { DEFAULT_URL } from './config.js';
 export { MetadataValidationError } from './errors.js';
 export type { MetadataUpdate } from './metadata.js';
+export { SandboxPool } from './pool.js';
+export { createSandboxWithRetry, isFinalCreateError } from './retry.js';
 export { Sandbox, type SandboxdListOpts, type SandboxStatus } from './sandbox.js';
 
 import { Sandbox } from './sandbox.js';
