@@ -5,8 +5,10 @@ import { Sandbox } from '@e2b/code-interpreter';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 import { needsTemplates } from '../support/template-requirements.js';
 
-// Ready snapshots with the official client: the server snapshots code-interpreter-v1 at start-up
-// (its Jupyter kernels warm), then every Sandbox.create() restores it into a new sandbox.
+// Ready snapshots with the official client: code-interpreter-v1 is snapshotted once per machine
+// (its Jupyter kernels warm) by `sandboxd setup` or the first server that finds none, into the
+// machine's store; every Sandbox.create() restores it into a new sandbox. These tests use the
+// machine's store as servers do (the snapshot is of the machine's template, default limits).
 describe('code-interpreter-v1 from its ready snapshot', await needsTemplates('code-interpreter-v1'), () => {
   let server: TestServer;
   const sandboxes: Sandbox[] = [];
@@ -72,5 +74,38 @@ describe('code-interpreter-v1 from its ready snapshot', await needsTemplates('co
 
     const metrics = await (await server.api('GET', '/metrics')).text();
     assert.match(metrics, /sandboxd_runtime_create_seconds_count\{from="snapshot"\} [1-9]/);
+  });
+
+  test('another server with its own data dir uses the machine snapshot and makes none', async () => {
+    const second = await startTestServer();
+    try {
+      const current = async () => {
+        for (let i = 0; i < 600; i++) {
+          const line = second.logs.find((l) => l.includes('ready snapshots current'));
+          if (line) return JSON.parse(line) as { templates: string[]; made: string[] };
+          await sleep(100);
+        }
+        throw new Error(`no ready snapshots line:\n${second.logs.join('\n')}`);
+      };
+      const line = await current();
+      assert.ok(line.templates.includes('code-interpreter-v1'));
+      assert.deepEqual(line.made, [], 'found current in the machine store');
+      assert.equal(
+        second.logs.some((l) => l.includes('"ready snapshot made"') || l.includes('"sandbox created"')),
+        false,
+        'no snapshot sandbox was booted',
+      );
+      const res = await second.api('POST', '/v2/sandboxes', { templateID: 'code-interpreter-v1', timeout: 60 });
+      assert.equal(res.status, 201, await res.clone().text());
+      const { sandboxID } = (await res.json()) as { sandboxID: string };
+      assert.ok(
+        second.logs.some(
+          (l) => l.includes('"sandbox created"') && l.includes(sandboxID) && l.includes('"from":"snapshot"'),
+        ),
+        'restored from the snapshot the first server (or setup) made',
+      );
+    } finally {
+      await second.stop();
+    }
   });
 });

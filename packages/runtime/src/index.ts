@@ -30,3 +30,4 @@ export type {
   SandboxRuntime,
   SandboxSpec,
 } from './runtime.js';
+export { defaultSnapshotsDir } from './snapshots/snapshot-record.js';

@@ -109,6 +109,8 @@ export interface ReadySnapshotInfo {
   /** CRIU images and the disk image's allocated blocks, in bytes. */
   imageBytes: number;
   diskBytes: number;
+  /** False when it was already current in the machine's snapshot store (made earlier, maybe by another server). */
+  made: boolean;
 }
 
 export interface SandboxRuntime {
@@ -160,6 +162,8 @@ export interface SandboxRuntime {
    * Optional: a runtime without checkpoints has none.
    */
   ensureReadySnapshot?(templateId: string, limits: SandboxLimits): Promise<ReadySnapshotInfo>;
+  /** Today's ready snapshot of the template for these limits if it exists (none is made). */
+  readySnapshot?(templateId: string, limits: SandboxLimits): Promise<Omit<ReadySnapshotInfo, 'made'> | undefined>;
   /** ensureReadySnapshot for every built template that has a start command. */
   ensureReadySnapshots?(limits: SandboxLimits): Promise<ReadySnapshotInfo[]>;
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { defaultSnapshotsDir } from '@sandboxd/runtime';
 import { isPlanName, plans } from './teams/plans.js';
 import { defaultWarmPoolSizes, parseWarmPoolSizes, type WarmPoolSizes } from './warm-pool-config.js';
 
@@ -20,6 +21,8 @@ export interface Config {
   /** Machine-wide state shared by every data dir (`SANDBOXD_MACHINE_DIR`, default /var/lib/sandboxd). */
   machineDir: string;
   templatesDir: string;
+  /** Ready snapshots of the templates, shared by every server on the machine (/var/lib/sandboxd/snapshots). */
+  snapshotsDir: string;
   helpersDir: string;
   /** Mount points and other state that a reboot may wipe (`SANDBOXD_RUN_DIR`, default /run/sandboxd). */
   runDir: string;
@@ -147,6 +150,9 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
   const burstSeconds = intEnv('SANDBOXD_RATE_BURST_SECONDS', 3, 1, 3600);
 
   if (problems.length > 0) throw new ConfigError(problems);
+  const templatesDir = path.resolve(
+    pick('templates-dir', 'SANDBOXD_TEMPLATES_DIR') ?? path.join(machineDir, 'templates'),
+  );
 
   const config: Config = {
     host: pick('host', 'SANDBOXD_HOST') ?? '127.0.0.1',
@@ -155,7 +161,8 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
     domain: pick('domain', 'SANDBOXD_DOMAIN'),
     apiKey,
     machineDir: path.resolve(machineDir),
-    templatesDir: path.resolve(pick('templates-dir', 'SANDBOXD_TEMPLATES_DIR') ?? path.join(machineDir, 'templates')),
+    templatesDir,
+    snapshotsDir: defaultSnapshotsDir(templatesDir),
     helpersDir: path.join(machineDir, 'helpers'),
     runDir: path.resolve(env.SANDBOXD_RUN_DIR ?? '/run/sandboxd'),
     envdBundlePath: path.join(repoRoot, 'packages/envd/dist/envd.mjs'),

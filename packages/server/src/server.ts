@@ -89,6 +89,7 @@ async function start(
   const runtime = new RuncRuntime({
     stateDir: path.join(config.dataDir, 'runtime'),
     templatesDir: config.templatesDir,
+    snapshotsDir: config.snapshotsDir,
     helpersDir: config.helpersDir,
     envdBundlePath: config.envdBundlePath,
     runDir: config.runDir,
@@ -184,14 +185,20 @@ async function start(
   const awaitsSnapshot = (id: string) => Object.hasOwn(builtInRecipes, id) && !!builtInRecipes[id]?.start;
   pools.fill((id) => !awaitsSnapshot(id));
   if (pools.templateIds().length > 0) logger.info('warm pools filling', { pools: config.sandbox.warmPool });
-  // Templates with a start command get their ready snapshot now, in the background: until it
-  // exists their creates boot cold (and a create would start making it anyway). A stop waits for
-  // it, so no snapshot sandbox outlives the server.
+  // Templates with a start command get their ready snapshot now, in the background, unless the
+  // machine's store has it (made by `sandboxd setup` or another server): until it exists their
+  // creates boot cold (and a create would start making it anyway). A stop waits for it, so no
+  // snapshot sandbox outlives the server.
   const snapshots = runtime
     .ensureReadySnapshots(limits)
     .then(
-      (made) => {
-        if (made.length > 0) logger.info('ready snapshots current', { templates: made.map((m) => m.templateId) });
+      (current) => {
+        if (current.length > 0) {
+          logger.info('ready snapshots current', {
+            templates: current.map((m) => m.templateId),
+            made: current.filter((m) => m.made).map((m) => m.templateId),
+          });
+        }
       },
       (err) => logger.warn('ready snapshots not made', { err }),
     )

@@ -14,6 +14,7 @@ import { buildCriu, isCriuInstalled } from '../criu-build.js';
 import { installHostPackages, missingHostPackages } from '../host-packages.js';
 import { createProgress, type Progress } from '../progress.js';
 import { buildPythonSdk, isPythonSdkReady, pythonSdkVenv } from '../python-sdk.js';
+import { makeReadySnapshots, snapshotted } from '../ready-snapshots.js';
 
 export interface SetupOptions {
   /** Built-in templates to build besides `base` (their parents come first). */
@@ -29,7 +30,7 @@ export async function setup(config: Readonly<Config>, options: SetupOptions = {}
     throw new Error('sandboxd needs root to create sandboxes (namespaces, cgroups, mounts): run it as root');
   }
   const templates = templatesToBuild(['base', ...(options.templates ?? [])]);
-  const progress = createProgress(5 + templates.length + (needsJsRunner(templates) ? 1 : 0));
+  const progress = createProgress(5 + templateSteps(templates));
   const missing = missingHostPackages();
   await progress.step(
     missing.length ? `Installing Debian packages: ${missing.join(' ')}` : 'Debian packages present',
@@ -65,7 +66,12 @@ export async function setup(config: Readonly<Config>, options: SetupOptions = {}
 /** `sandboxd template build <name>…`: the named built-in templates and their parents, nothing else. */
 export async function buildTemplatesCommand(config: Readonly<Config>, names: readonly string[]): Promise<void> {
   const templates = templatesToBuild(names);
-  await buildTemplates(config, templates, createProgress(templates.length + (needsJsRunner(templates) ? 1 : 0)));
+  await buildTemplates(config, templates, createProgress(templateSteps(templates)));
+}
+
+/** Progress steps of buildTemplates: the JS runner, each template, each ready snapshot. */
+function templateSteps(templates: readonly string[]): number {
+  return templates.length + (needsJsRunner(templates) ? 1 : 0) + snapshotted(templates).length;
 }
 
 /** The templates with their parents, parents first, each once; an unknown name is refused up front. */
@@ -102,6 +108,8 @@ async function buildTemplates(config: Readonly<Config>, templates: readonly stri
       },
     );
   }
+  // After every build: a snapshot is of its template's current build.
+  await makeReadySnapshots(config, templates, progress);
 }
 
 function buildHint(name: string): string {

@@ -3,11 +3,8 @@ import { isSandboxId, type Logger, SandboxdError } from '@sandboxd/common';
 import { readSandboxStats } from '../cgroups/cgroup-v1.js';
 import { readPauseRecord, removePauseRecord } from '../checkpoint/pause-record.js';
 import { pauseSandbox } from '../checkpoint/pause-sandbox.js';
-import { resumeSandbox } from '../checkpoint/resume-sandbox.js';
-import { ensureHelpers, type HelperPaths } from '../host/ensure-helpers.js';
 import { ensurePrivateDir, isDirectory, makeTraversable } from '../host/host-fs.js';
-import { StagedFile } from '../host/staged-file.js';
-import { currentTemplateBuild, templateBuildRootfs } from '../images/template-builds.js';
+import { currentTemplateBuild } from '../images/template-builds.js';
 import { setupHostNetwork } from '../netns/host-network.js';
 import { isAlive } from '../process/is-alive.js';
 import { StepTimer } from '../process/step-timer.js';
@@ -25,8 +22,10 @@ import type {
 import { SlotClaims } from '../slots/slot-claims.js';
 import { createFromSnapshot, templatesWithStart } from '../snapshots/create-from-snapshot.js';
 import { ReadySnapshots } from '../snapshots/ready-snapshots.js';
+import { BindSources } from './bind-sources.js';
 import { createSandbox, SandboxExistsError } from './create-sandbox.js';
 import { listSandboxes } from './list-sandboxes.js';
+import { resumeRuncSandbox } from './resume-runc-sandbox.js';
 import { RuncCli } from './runc-cli.js';
 import { type ResolvedOptions, type RuncRuntimeOptions, resolveOptions } from './runtime-options.js';
 import { mountsDir, type SandboxPaths, sandboxesDir, sandboxPaths } from './sandbox-paths.js';
@@ -53,11 +52,8 @@ export class RuncRuntime implements SandboxRuntime {
   readonly #killing = new Map<string, Promise<void>>();
   /** Pauses and resumes in flight: a second one is refused, kill waits for it, sweep keeps it. */
   readonly #transitions = new Map<string, Promise<unknown>>();
-  readonly #envd: StagedFile;
-  /** A copy of the node binary that an upgrade never replaces under a paused sandbox. */
-  readonly #node: StagedFile;
+  readonly #binds: BindSources;
   readonly #snapshots: ReadySnapshots;
-  #helpers: Promise<HelperPaths> | undefined;
   #initialized: Promise<void> | undefined;
 
   constructor(options: RuncRuntimeOptions) {
@@ -65,8 +61,7 @@ export class RuncRuntime implements SandboxRuntime {
     this.#runc = new RuncCli(path.join(this.#o.stateDir, 'runc'), this.#o.runcBinary, this.#o.criuBinary);
     this.#slots = new SlotClaims(this.#o.slotsDir);
     this.#log = this.#o.logger;
-    this.#envd = new StagedFile(this.#o.envdBundlePath, path.join(this.#o.runDir, 'envd'));
-    this.#node = new StagedFile(this.#o.nodeBinary, this.#o.helpersDir);
+    this.#binds = new BindSources(this.#o);
     this.#snapshots = new ReadySnapshots({
       options: this.#o,
       bindSources: () => this.#bindSources(),
@@ -81,8 +76,13 @@ export class RuncRuntime implements SandboxRuntime {
 
   async ensureReadySnapshot(templateId: string, limits: SandboxLimits): Promise<ReadySnapshotInfo> {
     await this.init();
-    const { key, imageBytes, diskBytes } = await this.#snapshots.ensure(templateId, limits);
-    return { templateId, key, imageBytes, diskBytes };
+    const { record, made } = await this.#snapshots.ensure(templateId, limits);
+    return { templateId, key: record.key, imageBytes: record.imageBytes, diskBytes: record.diskBytes, made };
+  }
+
+  async readySnapshot(templateId: string, limits: SandboxLimits) {
+    const record = await this.#snapshots.current(templateId, limits);
+    return record && { templateId, key: record.key, imageBytes: record.imageBytes, diskBytes: record.diskBytes };
   }
 
   /** ensureReadySnapshot for every built template with a start command, one after the other. */
@@ -96,7 +96,7 @@ export class RuncRuntime implements SandboxRuntime {
   init(): Promise<void> {
     this.#initialized ??= (async () => {
       await Promise.all([
-        this.#ensureHelpers(),
+        this.#binds.helpers(),
         // Root only: disk images, CRIU images (memory, tokens included) and bundles (envd's env).
         ensurePrivateDir(sandboxesDir(this.#o.stateDir), 0o700),
         ensurePrivateDir(this.#runc.root, 0o700),
@@ -209,49 +209,18 @@ export class RuncRuntime implements SandboxRuntime {
   }
 
   resume(sandboxId: string, options: ResumeOptions = {}): Promise<SandboxEndpoint> {
-    return this.#transition(sandboxId, 'resume', async ({ paths, record, timer, log }) => {
-      const [paused, container] = await Promise.all([readPauseRecord(paths.pauseRecord), this.#container(sandboxId)]);
-      if (!paused) throw new SandboxdError('INVALID_TRANSITION', `sandbox ${sandboxId} is not paused`);
-      const endpoint = { sandboxId, address: record.address, envdPort: this.#o.envdPort };
-      if (container?.status === 'running') {
-        // An earlier resume restored it and crashed before its commit: finish that commit.
-        await removePauseRecord(paths);
-        return { ...endpoint, pid: container.pid };
-      }
-      const release = () => this.#teardown(sandboxId, 'release');
-      // A dead leftover container (its restored PID 1 exited) would make `runc restore` fail with "exists".
-      if (container) await release();
-      // The build it was made on, even if the template was rebuilt since (template-builds.ts).
-      const lower = await templateBuildRootfs(this.#o.templatesDir, record.templateId, record.templateBuild);
-      if (!lower) {
-        throw new SandboxdError(
-          'TEMPLATE_NOT_FOUND',
-          `template ${record.templateId} of ${sandboxId} (build ${record.templateBuild ?? 'current'}) is gone`,
-        );
-      }
-      const { helpers, envdBundle, node } = await this.#bindSources();
-      const restoreMemory = paused.memory && options.memory !== false;
-      const pid = await resumeSandbox({
+    return this.#transition(sandboxId, 'resume', (ctx) =>
+      resumeRuncSandbox(ctx, options, {
         runc: this.#runc,
         slots: this.#slots,
-        stateDir: this.#o.stateDir,
-        paths,
-        record,
-        paused,
-        restoreMemory,
-        ...(options.envdEnv ? { envdEnv: options.envdEnv } : {}),
-        templateRootfs: lower,
-        idmountBinary: helpers.idmount,
-        bindSources: { envdBundle, node, envdHelper: helpers.envdHelper },
+        options: this.#o,
+        container: () => this.#container(sandboxId),
+        release: () => this.#teardown(sandboxId, 'release'),
+        bindSources: () => this.#bindSources(),
         // A fresh boot runs the template's start command again (a memory restore is ready at once).
-        waitForHealth: (pid) => this.#waitForHealth(record.address, pid, options.signal, resumeReadyBudgetMs),
-        release,
-        timer,
-        log,
-      });
-      log.info('sandbox resumed', { memory: restoreMemory, ms: timer.elapsedMs(), steps: timer.steps });
-      return { ...endpoint, pid };
-    });
+        waitForHealth: (pid) => this.#waitForHealth(ctx.record.address, pid, options.signal, resumeReadyBudgetMs),
+      }),
+    );
   }
 
   /** runc's view of the container; its state dir is checked first, so the common "none" costs no runc spawn. */
@@ -340,21 +309,8 @@ export class RuncRuntime implements SandboxRuntime {
     });
   }
 
-  async #bindSources() {
-    const [helpers, envdBundle, node] = await Promise.all([
-      this.#ensureHelpers(),
-      this.#envd.path(),
-      this.#node.path(),
-    ]);
-    return { helpers, envdBundle, node };
-  }
-
-  #ensureHelpers(): Promise<HelperPaths> {
-    this.#helpers ??= ensureHelpers(this.#o.helpersDir, this.#o.helperSourcesDir).catch((err) => {
-      this.#helpers = undefined;
-      throw err;
-    });
-    return this.#helpers;
+  #bindSources() {
+    return this.#binds.files();
   }
 }
 

@@ -5,12 +5,19 @@ import { defaultCriuBinary } from '../host/criu.js';
 import { defaultHelpersDir, nativeDir } from '../host/ensure-helpers.js';
 import { defaultTemplatesDir } from '../images/template-paths.js';
 import { defaultSlotsDir } from '../slots/slot-claims.js';
+import { defaultSnapshotsDir } from '../snapshots/snapshot-record.js';
 
 export interface RuncRuntimeOptions {
   /** Per-server state: `<stateDir>/sandboxes/<id>/` and runc's `--root <stateDir>/runc`. */
   stateDir: string;
   /** Machine-wide template store (default /var/lib/sandboxd/templates). */
   templatesDir?: string;
+  /**
+   * Machine-wide ready snapshots, shared by every server (default: defaultSnapshotsDir, i.e.
+   * /var/lib/sandboxd/snapshots). With the templates because a snapshot belongs to a template
+   * build; best on the same filesystem as the state dirs, so a restore can hard-link its images.
+   */
+  snapshotsDir?: string;
   /** Where idmount and the network hook are installed (default /var/lib/sandboxd/helpers). */
   helpersDir?: string;
   /** Machine-wide slot claims (default /var/lib/sandboxd/slots); shared by every server. */
@@ -45,8 +52,8 @@ export interface RuncRuntimeOptions {
 export type ResolvedOptions = Required<Omit<RuncRuntimeOptions, 'beforeStep'>> & Pick<RuncRuntimeOptions, 'beforeStep'>;
 
 export function resolveOptions(options: RuncRuntimeOptions): ResolvedOptions {
+  const templatesDir = path.resolve(options.templatesDir ?? defaultTemplatesDir);
   return {
-    templatesDir: defaultTemplatesDir,
     helpersDir: defaultHelpersDir,
     slotsDir: defaultSlotsDir,
     runDir: '/run/sandboxd',
@@ -60,5 +67,7 @@ export function resolveOptions(options: RuncRuntimeOptions): ResolvedOptions {
     envdPort: ENVD_PORT,
     ...options,
     stateDir: path.resolve(options.stateDir),
+    templatesDir,
+    snapshotsDir: path.resolve(options.snapshotsDir ?? defaultSnapshotsDir(templatesDir)),
   };
 }

@@ -5,9 +5,11 @@ import { type TestContext, test } from 'node:test';
 import { newSandboxId } from '@sandboxd/common';
 import { buildEnvdBundle } from '@sandboxd/envd/build';
 import { ENVD_CONFIG_ENV, ENVD_PORT, encodeEnvdBootConfig } from '@sandboxd/protocol';
+import { RuncRuntime } from '../runc/runc-runtime.js';
+import type { SandboxEndpoint } from '../runtime.js';
 import { needsSandboxHost } from '../testing/host-requirements.js';
 import { assertNothingLeft, createHarness, type Harness, testLimits } from '../testing/runtime-fixture.js';
-import { readSnapshotRecord, snapshotsDir } from './snapshot-record.js';
+import { readSnapshotRecord } from './snapshot-record.js';
 
 /**
  * A ready snapshot of `base` with the real envd: made once (with a process started before the
@@ -83,10 +85,14 @@ test(
     const info = await h.runtime.ensureReadySnapshot('base', testLimits);
     t.diagnostic(`snapshot ${info.key}: images ${info.imageBytes} B, disk ${info.diskBytes} B`);
     assert.ok(info.imageBytes > 0 && info.diskBytes > 0);
-    const snapDir = path.join(snapshotsDir(h.stateDir), 'base', info.key);
+    const snapDir = path.join(String(h.options.snapshotsDir), 'base', info.key);
     const snapshot = await readSnapshotRecord(snapDir);
     assert.ok(snapshot);
-    assert.equal((await fs.stat(path.join(snapshotsDir(h.stateDir)))).mode & 0o777, 0o700, 'snapshots are root-only');
+    assert.equal(
+      (await fs.stat(path.join(String(h.options.snapshotsDir)))).mode & 0o777,
+      0o700,
+      'snapshots are root-only',
+    );
     const snapshotSandbox = h.snapshotId();
     assert.ok(snapshotSandbox, 'the snapshot sandbox was paused');
     assert.deepEqual(
@@ -201,7 +207,7 @@ test('a broken or stale snapshot falls back to a cold create', needsSandboxHost,
     return h.runtime.create({ sandboxId, templateId: 'base', limits: testLimits, envdEnv: bootEnv(sandboxId, {}) });
   };
   const info = await h.runtime.ensureReadySnapshot('base', testLimits);
-  const dir = path.join(snapshotsDir(h.stateDir), 'base', info.key);
+  const dir = path.join(String(h.options.snapshotsDir), 'base', info.key);
   // Broken images: CRIU refuses them; the create rolls back, goes cold, and the snapshot is dropped.
   const pages = (await fs.readdir(path.join(dir, 'images'))).filter((n) => n.startsWith('pstree'));
   for (const n of pages) await fs.writeFile(path.join(dir, 'images', n), 'garbage');
@@ -213,9 +219,92 @@ test('a broken or stale snapshot falls back to a cold create', needsSandboxHost,
   assert.deepEqual(claims, [broken.sandboxId], 'nothing of the failed restore is left');
 
   // Stale: a snapshot under another key (an older build) is not used, and goes when a new one is made.
-  await fs.mkdir(path.join(snapshotsDir(h.stateDir), 'base', 'stale-key'), { recursive: true });
-  await fs.writeFile(path.join(snapshotsDir(h.stateDir), 'base', 'stale-key', 'snapshot.json'), '{"key":"stale-key"}');
+  await fs.mkdir(path.join(String(h.options.snapshotsDir), 'base', 'stale-key'), { recursive: true });
+  await fs.writeFile(
+    path.join(String(h.options.snapshotsDir), 'base', 'stale-key', 'snapshot.json'),
+    '{"key":"stale-key"}',
+  );
   assert.equal((await create()).from, 'cold');
   await h.runtime.ensureReadySnapshot('base', { ...testLimits, memoryMiB: testLimits.memoryMiB + 1 });
-  assert.equal(await readSnapshotRecord(path.join(snapshotsDir(h.stateDir), 'base', 'stale-key')), undefined);
+  assert.equal(await readSnapshotRecord(path.join(String(h.options.snapshotsDir), 'base', 'stale-key')), undefined);
 });
+
+test(
+  'runtimes with their own state dirs share one snapshot store: one snapshot made, restored by all; one deleted mid-restore falls back to cold',
+  needsSandboxHost,
+  async (t) => {
+    const h = await harnessWithRealEnvd(t);
+    // tmpfs, another filesystem than the state dirs: the snapshot is copied in, its images copied out (no hard links).
+    const shared = await fs.mkdtemp('/dev/shm/snap-store-');
+    const work = await fs.mkdtemp('/tmp/snap-servers-');
+    const created: Array<{ runtime: RuncRuntime; id: string }> = [];
+    t.after(async () => {
+      await Promise.allSettled(created.map((c) => c.runtime.kill(c.id)));
+      await fs.rm(work, { recursive: true, force: true });
+      await fs.rm(shared, { recursive: true, force: true });
+    });
+    const server = async (name: string, beforeStep?: (step: string, id: string) => Promise<void>) => {
+      const runtime = new RuncRuntime({
+        stateDir: path.join(work, name),
+        templatesDir: String(h.options.templatesDir),
+        envdBundlePath: h.options.envdBundlePath,
+        snapshotsDir: shared,
+        ...(beforeStep ? { beforeStep } : {}),
+      });
+      await runtime.init();
+      return runtime;
+    };
+    const create = async (runtime: RuncRuntime): Promise<SandboxEndpoint> => {
+      const id = newSandboxId();
+      created.push({ runtime, id });
+      return runtime.create({ sandboxId: id, templateId: 'base', limits: testLimits, envdEnv: bootEnv(id, {}) });
+    };
+    const [a, b, c] = [await server('a'), await server('b'), await server('c')];
+    // Concurrent: one of them makes it (under the template's lock), the other waits and uses it.
+    const [ia, ib] = await Promise.all([
+      a.ensureReadySnapshot('base', testLimits),
+      b.ensureReadySnapshot('base', testLimits),
+    ]);
+    assert.equal(ia.key, ib.key);
+    assert.deepEqual([ia.made, ib.made].sort(), [false, true], 'exactly one of the two made the snapshot');
+    const keys = (await fs.readdir(path.join(shared, 'base'))).filter((n) => !n.startsWith('.'));
+    assert.deepEqual(keys, [ia.key], 'one snapshot in the store, no work dir left');
+    assert.equal((await fs.stat(shared)).mode & 0o777, 0o700, 'the store is root-only');
+    const dir = path.join(shared, 'base', ia.key);
+    const record = await readSnapshotRecord(dir);
+    const mtime = (await fs.stat(path.join(dir, 'snapshot.json'))).mtimeMs;
+    // A third runtime finds it current and makes none.
+    const ic = await c.ensureReadySnapshot('base', testLimits);
+    assert.equal(ic.made, false);
+    assert.deepEqual(await readSnapshotRecord(dir), record, 'the snapshot is the one made before');
+    assert.equal((await fs.stat(path.join(dir, 'snapshot.json'))).mtimeMs, mtime);
+    for (const runtime of [a, b, c]) {
+      const sandbox = await create(runtime);
+      assert.equal(sandbox.from, 'snapshot');
+      assert.equal((await fetch(`http://${sandbox.address}:${sandbox.envdPort}/health`)).status, 204);
+    }
+
+    // Deleted while another runtime restores it (after the restore read the record, before it
+    // linked the images): that create rolls back and boots cold, and nothing of the restore is left.
+    let deleted = false;
+    const d = await server('d', async (step) => {
+      if (step !== 'snapshot:images' || deleted) return;
+      deleted = true;
+      await fs.rm(dir, { recursive: true, force: true });
+    });
+    const cold = await create(d);
+    assert.ok(deleted);
+    assert.equal(cold.from, 'cold');
+    assert.equal((await fetch(`http://${cold.address}:${cold.envdPort}/health`)).status, 204);
+    assert.deepEqual(
+      (await d.list()).map((s) => s.sandboxId),
+      [cold.sandboxId],
+    );
+    assert.equal(await d.readySnapshot('base', testLimits), undefined);
+    // Not taken for a broken snapshot: the next ensure makes it again and creates restore it.
+    assert.equal((await d.ensureReadySnapshot('base', testLimits)).made, true);
+    assert.equal((await create(d)).from, 'snapshot');
+    await d.kill(cold.sandboxId);
+    await assertNothingLeft(path.join(work, 'd'), cold.sandboxId, { pid: cold.pid });
+  },
+);

@@ -1,20 +1,15 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@sandboxd/common';
 import type { HelperPaths } from '../host/ensure-helpers.js';
+import { ensurePrivateDir } from '../host/host-fs.js';
+import { acquireBuildLock } from '../images/build-lock.js';
 import { currentTemplateBuild } from '../images/template-builds.js';
-import { removeTree } from '../process/mounts.js';
 import { runCommand } from '../process/run-command.js';
 import type { ResolvedOptions } from '../runc/runtime-options.js';
 import type { SandboxLimits } from '../runtime.js';
 import { type SnapshotKeyParts, snapshotKey } from './snapshot-key.js';
-import {
-  readSnapshotRecord,
-  type SnapshotPaths,
-  type SnapshotRecord,
-  snapshotPaths,
-  snapshotsDir,
-} from './snapshot-record.js';
+import { readSnapshotRecord, type SnapshotPaths, type SnapshotRecord, snapshotPaths } from './snapshot-record.js';
+import { deleteSnapshotDir, pruneSnapshots, snapshotLockName } from './snapshot-retention.js';
 import { type TakeSnapshotInput, takeSnapshot } from './take-snapshot.js';
 
 export interface ReadySnapshot {
@@ -24,29 +19,36 @@ export interface ReadySnapshot {
   release: () => void;
 }
 
+export interface EnsuredSnapshot {
+  record: SnapshotRecord;
+  /** False when it was there already (made by this or another server, or by `sandboxd setup`). */
+  made: boolean;
+}
+
 export interface ReadySnapshotsDeps {
-  options: Pick<ResolvedOptions, 'stateDir' | 'templatesDir' | 'criuBinary' | 'logger'>;
+  options: Pick<ResolvedOptions, 'snapshotsDir' | 'templatesDir' | 'criuBinary' | 'logger'>;
   /** Today's bind sources (content-named), for the key. */
   bindSources: () => Promise<{ helpers: HelperPaths; envdBundle: string; node: string }>;
   take: Omit<TakeSnapshotInput, 'templateId' | 'templateBuild' | 'limits' | 'key' | 'templateDir' | 'inFlight'>;
 }
 
 /**
- * The ready snapshots of this runtime, `<stateDir>/snapshots/<templateId>/<key>/` (root-only, on
- * the same filesystem as the sandboxes so a restore can hard-link the images). At most one is
- * made at a time per template; one still being read by a restore is never deleted; a snapshot
- * whose key is no longer today's is deleted when a new one is made. A snapshot that failed to
- * restore is deleted and not made again by this process (creates go cold).
+ * The machine's ready snapshots, `<snapshotsDir>/<templateId>/<key>/` (root-only), shared by every
+ * server: one that finds today's snapshot there restores it, whoever made it. At most one is made
+ * at a time per template on the machine (a lock file beside them); stale ones are pruned when a
+ * new one is made (snapshot-retention.ts), renamed away first so a restore reading one in another
+ * server fails cleanly and boots cold; this process never deletes one its own restores still
+ * read. A snapshot that failed to restore is deleted and not made again by this process.
  */
 export class ReadySnapshots {
   readonly #d: {
-    stateDir: string;
+    snapshotsDir: string;
     criuBinary: string;
     log: Logger;
     keyParts: (templateId: string) => Promise<Omit<SnapshotKeyParts, 'criuVersion' | 'limits'> | undefined>;
     take: ReadySnapshotsDeps['take'];
   };
-  readonly #making = new Map<string, Promise<SnapshotRecord>>();
+  readonly #making = new Map<string, Promise<EnsuredSnapshot>>();
   readonly #inUse = new Map<string, number>();
   readonly #broken = new Set<string>();
   /** Ids of the sandboxes being made into snapshots right now. */
@@ -55,7 +57,7 @@ export class ReadySnapshots {
 
   constructor(deps: ReadySnapshotsDeps) {
     this.#d = {
-      stateDir: deps.options.stateDir,
+      snapshotsDir: deps.options.snapshotsDir,
       criuBinary: deps.options.criuBinary,
       log: deps.options.logger,
       keyParts: async (templateId) => {
@@ -70,7 +72,7 @@ export class ReadySnapshots {
   }
 
   #templateDir(templateId: string): string {
-    return path.join(snapshotsDir(this.#d.stateDir), templateId);
+    return path.join(this.#d.snapshotsDir, templateId);
   }
 
   async key(templateId: string, limits: SandboxLimits): Promise<string | undefined> {
@@ -109,8 +111,8 @@ export class ReadySnapshots {
     return key !== undefined && !this.#broken.has(key) && !this.#making.has(templateId);
   }
 
-  /** Makes today's snapshot unless it exists; concurrent calls for one template share one. */
-  ensure(templateId: string, limits: SandboxLimits): Promise<SnapshotRecord> {
+  /** Makes today's snapshot unless it exists (`made` says which); concurrent calls for one template share one. */
+  ensure(templateId: string, limits: SandboxLimits): Promise<EnsuredSnapshot> {
     const running = this.#making.get(templateId);
     if (running) return running;
     const made = this.#ensure(templateId, limits).finally(() => this.#making.delete(templateId));
@@ -118,49 +120,65 @@ export class ReadySnapshots {
     return made;
   }
 
-  async #ensure(templateId: string, limits: SandboxLimits): Promise<SnapshotRecord> {
+  /** Today's snapshot if it exists, without making one. */
+  async current(templateId: string, limits: SandboxLimits): Promise<SnapshotRecord | undefined> {
+    const key = await this.key(templateId, limits);
+    const record = key && (await readSnapshotRecord(path.join(this.#templateDir(templateId), key)));
+    return record && record.key === key ? record : undefined;
+  }
+
+  async #ensure(templateId: string, limits: SandboxLimits): Promise<EnsuredSnapshot> {
     const [key, parts] = await Promise.all([this.key(templateId, limits), this.#d.keyParts(templateId)]);
     if (!key || !parts) throw new Error(`template ${templateId} is not built`);
     const templateDir = this.#templateDir(templateId);
-    const existing = await readSnapshotRecord(path.join(templateDir, key));
-    if (existing?.key === key) return existing;
-    await fs.mkdir(snapshotsDir(this.#d.stateDir), { recursive: true, mode: 0o700 });
-    const t0 = performance.now();
-    const record = await takeSnapshot({
-      ...this.#d.take,
-      inFlight: this.sandboxes,
-      templateId,
-      templateBuild: parts.templateBuild,
-      limits,
-      key,
-      templateDir,
-    });
-    this.#broken.delete(key);
-    this.#d.log.info('ready snapshot made', {
-      templateId,
-      key,
-      imageBytes: record.imageBytes,
-      diskBytes: record.diskBytes,
-      ms: Math.round(performance.now() - t0),
-    });
-    await this.#deleteStale(templateId, key);
-    return record;
-  }
-
-  /** A snapshot whose restore failed: deleted, and not made again for the same key by this process. */
-  async discard(snapshot: ReadySnapshot): Promise<void> {
-    this.#broken.add(snapshot.record.key);
-    snapshot.release();
-    if (!this.#inUse.has(snapshot.paths.dir)) await removeTree(snapshot.paths.dir).catch(() => {});
-  }
-
-  async #deleteStale(templateId: string, keep: string): Promise<void> {
-    const dir = this.#templateDir(templateId);
-    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-      const sub = path.join(dir, name);
-      // A work dir of this process is a snapshot being made; one of another pid was left by a crash.
-      if (name === keep || name.endsWith(`-${process.pid}`) || this.#inUse.has(sub)) continue;
-      await removeTree(sub).catch((err) => this.#d.log.warn('stale snapshot not deleted', { dir: sub, err }));
+    const found = await this.current(templateId, limits);
+    if (found) return { record: found, made: false };
+    // Root-only all the way down: the images hold the snapshot's memory.
+    await ensurePrivateDir(this.#d.snapshotsDir, 0o700);
+    await ensurePrivateDir(templateDir, 0o700);
+    // Machine-wide: another server (or `sandboxd setup`) making this template's snapshot right now
+    // is waited for, and its snapshot used, rather than a second one made beside it.
+    const unlock = await acquireBuildLock(path.join(templateDir, snapshotLockName), () =>
+      this.#d.log.info('waiting for another process making the ready snapshot', { templateId }),
+    );
+    try {
+      const madeMeanwhile = await this.current(templateId, limits);
+      if (madeMeanwhile) return { record: madeMeanwhile, made: false };
+      const t0 = performance.now();
+      const record = await takeSnapshot({
+        ...this.#d.take,
+        inFlight: this.sandboxes,
+        templateId,
+        templateBuild: parts.templateBuild,
+        limits,
+        key,
+        templateDir,
+      });
+      this.#broken.delete(key);
+      this.#d.log.info('ready snapshot made', {
+        templateId,
+        key,
+        imageBytes: record.imageBytes,
+        diskBytes: record.diskBytes,
+        ms: Math.round(performance.now() - t0),
+      });
+      await pruneSnapshots(templateDir, key, parts.templateBuild, this.#d.log);
+      return { record, made: true };
+    } finally {
+      await unlock();
     }
+  }
+
+  /**
+   * A snapshot whose restore failed: deleted and not made again for the same key by this process
+   * (creates go cold). Unless it is no longer the one that failed (deleted or made again
+   * meanwhile, maybe by another server: the restore lost a race, the snapshot is not broken), or
+   * a restore of this process still reads it.
+   */
+  async discard(snapshot: ReadySnapshot): Promise<void> {
+    snapshot.release();
+    if ((await readSnapshotRecord(snapshot.paths.dir))?.initToken !== snapshot.record.initToken) return;
+    this.#broken.add(snapshot.record.key);
+    if (!this.#inUse.has(snapshot.paths.dir)) await deleteSnapshotDir(snapshot.paths.dir).catch(() => {});
   }
 }

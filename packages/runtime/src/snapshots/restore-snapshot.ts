@@ -16,7 +16,7 @@ import type { SandboxSpec } from '../runtime.js';
 import { idCount } from '../slots/slot.js';
 import type { SlotClaims } from '../slots/slot-claims.js';
 import { shiftOwners } from './shift-owners.js';
-import type { SnapshotPaths, SnapshotRecord } from './snapshot-record.js';
+import { readSnapshotRecord, type SnapshotPaths, type SnapshotRecord } from './snapshot-record.js';
 import { usernsImageName, writeShiftedUsernsImage } from './userns-image.js';
 
 export interface RestoreInput {
@@ -106,7 +106,10 @@ export async function restoreSnapshot(input: RestoreInput): Promise<{ address: s
     newMachineId: true,
     timer,
   });
-  await timer.step('images', () => linkImages(snapshot.paths.images, paths.images, snap.uidBase, slot.uidBase));
+  await timer.step('images', async () => {
+    await linkImages(snapshot.paths.images, paths.images, snap.uidBase, slot.uidBase);
+    await assertStillThere(snapshot);
+  });
   const pid = await timer.step('restore', async () => {
     await removeTree(paths.criuWork);
     await prepareBootId(paths, 'boot');
@@ -122,6 +125,25 @@ export async function restoreSnapshot(input: RestoreInput): Promise<{ address: s
   });
   await timer.step('health', () => input.waitForHealth(slot.address, pid));
   return { address: slot.address, pid };
+}
+
+/**
+ * The snapshot may be deleted by another server while this restore reads it (pruned, or replaced
+ * under the same key). Once its disk is copied and its images linked, this sandbox has its own
+ * copies; checking that the record is still the one read at the start proves that what was copied
+ * is whole and of that record (a deletion renames the dir away first: snapshot-retention.ts).
+ */
+async function assertStillThere(snapshot: RestoreInput['snapshot']): Promise<void> {
+  const now = await readSnapshotRecord(snapshot.paths.dir);
+  if (now?.initToken !== snapshot.record.initToken) throw new SnapshotGoneError(snapshot.paths.dir);
+}
+
+/** The snapshot went away during the restore: not broken, just lost the race (the create goes cold). */
+export class SnapshotGoneError extends Error {
+  constructor(dir: string) {
+    super(`ready snapshot ${dir} was deleted or replaced during the restore`);
+    this.name = 'SnapshotGoneError';
+  }
 }
 
 async function shiftAll(paths: SandboxPaths, fromBase: number, toBase: number): Promise<void> {

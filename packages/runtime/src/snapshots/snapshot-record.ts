@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { SandboxLimits } from '../runtime.js';
 
 /**
- * One ready snapshot of a template, `<stateDir>/snapshots/<templateId>/<key>/`:
+ * One ready snapshot of a template, `<snapshotsDir>/<templateId>/<key>/` (machine-wide):
  *   images/         CRIU images of the snapshot sandbox, dumped once its ready check passed
  *   disk.img        its sparse ext4 disk (overlay upper + work)
  *   snapshot.json   this record (written last: a dir without it is unfinished and is deleted)
@@ -38,8 +38,15 @@ export interface SnapshotPaths {
   record: string;
 }
 
-export function snapshotsDir(stateDir: string): string {
-  return path.join(stateDir, 'snapshots');
+/**
+ * Where the ready snapshots of a template store live by default: beside it in the standard layout
+ * (`/var/lib/sandboxd/templates` → `/var/lib/sandboxd/snapshots`); inside any other templates dir
+ * (`<dir>/.snapshots`, not a template name), so a private store (a test's, a custom one) keeps
+ * its snapshots with it: deleting it deletes them, and two such stores never share one.
+ */
+export function defaultSnapshotsDir(templatesDir: string): string {
+  const dir = path.resolve(templatesDir);
+  return path.basename(dir) === 'templates' ? path.join(path.dirname(dir), 'snapshots') : path.join(dir, '.snapshots');
 }
 
 export function snapshotPaths(dir: string): SnapshotPaths {

@@ -5,19 +5,21 @@ import { newSandboxId } from '@sandboxd/common';
 import { ENVD_CONFIG_ENV, ENVD_PORT, encodeEnvdBootConfig } from '@sandboxd/protocol';
 import { renameDurable, writeFileDurable } from '../checkpoint/durable.js';
 import { removeTree } from '../process/mounts.js';
+import { runCommand } from '../process/run-command.js';
 import { sandboxEnvd, sandboxEnvdHelper, sandboxNode } from '../runc/oci-spec.js';
 import type { SandboxPaths } from '../runc/sandbox-paths.js';
 import { readRecord } from '../runc/sandbox-record.js';
 import type { PausedSandbox, SandboxEndpoint, SandboxLimits, SandboxSpec } from '../runtime.js';
 import { waitForQuietNetwork } from './quiet-network.js';
 import { type SnapshotRecord, snapshotPaths } from './snapshot-record.js';
+import { deleteSnapshotDir } from './snapshot-retention.js';
 
 export interface TakeSnapshotInput {
   templateId: string;
   templateBuild: string;
   limits: SandboxLimits;
   key: string;
-  /** `<stateDir>/snapshots/<templateId>/`: the snapshot lands in `<key>/` there. */
+  /** `<snapshotsDir>/<templateId>/`: the snapshot lands in `<key>/` there. */
   templateDir: string;
   /** A cold create (never from a snapshot): resolves once envd is healthy and the template ready. */
   create: (spec: SandboxSpec) => Promise<SandboxEndpoint>;
@@ -77,8 +79,8 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
     await fs.mkdir(input.templateDir, { recursive: true, mode: 0o700 });
     await fs.mkdir(work, { mode: 0o700 });
     const wip = snapshotPaths(work);
-    await fs.rename(sandbox.images, wip.images);
-    await fs.rename(sandbox.diskImage, wip.diskImage);
+    await move(sandbox.images, wip.images);
+    await move(sandbox.diskImage, wip.diskImage);
     // The dump's uid range goes back to the pool of slots: its next owner must not read these.
     await fs.chown(wip.images, 0, 0);
     await fs.chmod(wip.images, 0o700);
@@ -96,11 +98,25 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
       createdAt: new Date().toISOString(),
     };
     await writeFileDurable(wip.record, `${JSON.stringify(snapshot, null, 2)}\n`);
-    await removeTree(final.dir);
+    await deleteSnapshotDir(final.dir);
     await renameDurable(work, final.dir);
     return snapshot;
   } finally {
     await Promise.allSettled([input.kill(sandboxId), removeTree(work)]);
     input.inFlight.delete(sandboxId);
+  }
+}
+
+/**
+ * A rename, or a copy where the snapshots dir is on another filesystem than the server's state
+ * dir (sparse for the disk image, owners and modes kept for the images).
+ */
+async function move(from: string, to: string): Promise<void> {
+  try {
+    await fs.rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await runCommand('cp', ['-a', '--sparse=always', from, to], { timeoutMs: 300_000 });
+    await removeTree(from);
   }
 }

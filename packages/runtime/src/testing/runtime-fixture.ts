@@ -98,6 +98,8 @@ export async function createHarness(t: TestContext, extra: Partial<RuncRuntimeOp
   const options: RuncRuntimeOptions = {
     stateDir,
     templatesDir: await templatesDirFor(t, work),
+    // Never the machine's store: a test's snapshots (fixture envd, test limits) are its own.
+    snapshotsDir: path.join(work, 'snapshots'),
     envdBundlePath,
     ...extra,
   };
