@@ -64,13 +64,14 @@ export class SandboxPool {
     this.#idle.push(sandbox);
   }
 
-  /** Kills every sandbox the pool made (idle or still acquired); later acquires fail. Idempotent. */
+  /** Closes every sandbox the pool made (idle or still acquired); later acquires fail. Idempotent. */
   async cleanup(): Promise<void> {
     this.#closed = true;
     const all = [...this.#made];
     this.#made.clear();
     this.#idle.length = 0;
-    await Promise.all(all.map((s) => s.kill().catch(() => false)));
+    // close(): running commands get SIGTERM and a short grace, as the lifecycle docs' pool does.
+    await Promise.all(all.map((s) => s.close().catch(() => s.kill().catch(() => false))));
   }
 
   async #usable(sandbox: Sandbox): Promise<boolean> {

@@ -6,6 +6,7 @@ import {
   type SandboxOpts,
   type SandboxPaginator,
 } from 'e2b';
+import { DEFAULT_CLOSE_GRACE_MS, terminateCommands } from './close.js';
 import { withSandboxdDefaults } from './config.js';
 import { type MetadataUpdate, writeMetadata } from './metadata.js';
 
@@ -34,6 +35,8 @@ type RequestOpts = Pick<SandboxOpts, 'requestTimeoutMs' | 'signal'>;
  * `SANDBOXD_*`, then `E2B_*` environment variables, then the local server.
  */
 export class Sandbox extends E2bSandbox {
+  #closing: Promise<void> | undefined;
+
   protected static override resolveOpts<T extends ConnectionOpts>(opts?: T): T | undefined {
     // e2b merges options bound by an `E2B` client first; what it leaves unset gets our defaults.
     // biome-ignore lint/complexity/noThisInStatic: `super` keeps `this` (a subclass, an E2B client's bound class)
@@ -93,5 +96,28 @@ export class Sandbox extends E2bSandbox {
    */
   async setMetadata(metadata: MetadataUpdate, opts?: { replace?: boolean }): Promise<Record<string, string>> {
     return writeMetadata(this.connectionConfig, this.sandboxId, metadata, opts?.replace ? 'replace' : 'merge');
+  }
+
+  /**
+   * Graceful shutdown: running commands get SIGTERM and up to `graceMs` (default 2 s) to exit,
+   * then the sandbox is killed. Idempotent: later and concurrent calls share the first one's
+   * outcome, and closing a sandbox that is already gone resolves. A paused sandbox is killed
+   * without being woken. `kill()` stays the immediate way.
+   */
+  close(opts?: { graceMs?: number }): Promise<void> {
+    this.#closing ??= this.#close(opts?.graceMs ?? DEFAULT_CLOSE_GRACE_MS).catch((err: unknown) => {
+      this.#closing = undefined; // a failed kill (network) may be retried by a later close()
+      throw err;
+    });
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    try {
+      if ((await this.getStatus()) === 'running') await terminateCommands(this, graceMs);
+    } catch {
+      // The graceful part is best effort (envd unreachable, sandbox expiring): the kill still runs.
+    }
+    await this.kill(); // false (already gone) is a closed sandbox too
   }
 }
