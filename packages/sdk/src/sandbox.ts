@@ -1,6 +1,7 @@
 import {
   type ConnectionOpts,
   Sandbox as E2bSandbox,
+  type SandboxApiOpts,
   type SandboxListOpts,
   SandboxNotFoundError,
   type SandboxOpts,
@@ -29,6 +30,9 @@ export type SandboxdListOpts = SandboxListOpts & {
 
 type RequestOpts = Pick<SandboxOpts, 'requestTimeoutMs' | 'signal'>;
 
+/** e2b's static-call options plus the URLs, which its types leave out (its calls honour them). */
+export type SandboxdApiOpts = SandboxApiOpts & { apiUrl?: string; sandboxUrl?: string };
+
 /**
  * e2b's `Sandbox` with sandboxd's additions. Everything e2b's class does is inherited unchanged
  * (files, commands, pty, errors, paginator); only the connection defaults differ: options, then
@@ -55,6 +59,22 @@ export class Sandbox extends E2bSandbox {
     const { metadata, ...rest } = opts;
     // biome-ignore lint/complexity/noThisInStatic: see above
     return super.list({ ...rest, query: { ...rest.query, metadata: { ...metadata, ...rest.query?.metadata } } });
+  }
+
+  // The three static calls below are e2b's, unchanged; only their option types gain the URLs.
+  static override kill(sandboxId: string, opts?: SandboxdApiOpts): Promise<boolean> {
+    // biome-ignore lint/complexity/noThisInStatic: `super` keeps `this` so our resolveOpts applies
+    return super.kill(sandboxId, opts);
+  }
+
+  static override getInfo(sandboxId: string, opts?: SandboxdApiOpts): ReturnType<typeof E2bSandbox.getInfo> {
+    // biome-ignore lint/complexity/noThisInStatic: see kill
+    return super.getInfo(sandboxId, opts);
+  }
+
+  static override setTimeout(sandboxId: string, timeoutMs: number, opts?: SandboxdApiOpts): Promise<void> {
+    // biome-ignore lint/complexity/noThisInStatic: see kill
+    return super.setTimeout(sandboxId, timeoutMs, opts);
   }
 
   /** The sandbox's ID (alias of `sandboxId`). */
