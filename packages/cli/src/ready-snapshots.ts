@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@sandboxd/common';
-import { builtInRecipes, RuncRuntime } from '@sandboxd/runtime';
+import { builtInRecipes, isAlive, RuncRuntime } from '@sandboxd/runtime';
 import type { Config } from '@sandboxd/server';
 import type { Progress } from './progress.js';
 
@@ -32,29 +32,71 @@ export async function makeReadySnapshots(
     diskSizeMiB: config.sandbox.diskSizeMiB,
     pids: config.sandbox.pids,
   };
-  const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'sandboxd-setup-snapshot-'));
   let update: (detail: string) => void = () => {};
-  const runtime = new RuncRuntime({
-    stateDir,
-    templatesDir: config.templatesDir,
-    snapshotsDir: config.snapshotsDir,
-    helpersDir: config.helpersDir,
-    envdBundlePath: config.envdBundlePath,
-    runDir: config.runDir,
-    logger: createLogger({ level: 'info', write: (line) => update(String(JSON.parse(line).msg)) }),
-  });
+  const runtimeOn = (stateDir: string) =>
+    new RuncRuntime({
+      stateDir,
+      templatesDir: config.templatesDir,
+      snapshotsDir: config.snapshotsDir,
+      helpersDir: config.helpersDir,
+      envdBundlePath: config.envdBundlePath,
+      runDir: config.runDir,
+      logger: createLogger({ level: 'info', write: (line) => update(String(JSON.parse(line).msg)) }),
+    });
+  await sweepInterruptedRuns(runtimeOn);
+  const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), statePrefix));
+  await fs.writeFile(path.join(stateDir, ownerFile), String(process.pid));
+  const runtime = runtimeOn(stateDir);
   try {
     for (const name of names) {
       const current = await runtime.readySnapshot(name, limits);
-      await progress.step(
+      const failed = await progress.step(
         current ? `Ready snapshot of '${name}' current` : `Ready snapshot of '${name}' (one boot and checkpoint)`,
         async (u) => {
           update = u;
-          if (!current) await runtime.ensureReadySnapshot(name, limits);
+          if (current) return undefined;
+          // An optimisation only: without it creates boot cold, so set-up (and serve) go on.
+          return runtime.ensureReadySnapshot(name, limits).then(
+            () => undefined,
+            (err: unknown) => err,
+          );
         },
       );
+      if (failed) {
+        const reason = failed instanceof Error ? (failed.cause ?? failed).toString() : String(failed);
+        process.stderr.write(`  ! ready snapshot of '${name}' not made (its creates boot cold): ${reason}\n`);
+      }
     }
   } finally {
     await fs.rm(stateDir, { recursive: true, force: true });
   }
+}
+
+const statePrefix = 'sandboxd-setup-snapshot-';
+const ownerFile = 'owner.pid';
+
+/**
+ * The state dirs of set-up runs that died mid-snapshot (Ctrl-C): their snapshot sandbox may still
+ * run, holding a slot. No server sweeps another's state dir, so the next set-up does.
+ */
+async function sweepInterruptedRuns(runtimeOn: (stateDir: string) => RuncRuntime): Promise<void> {
+  const tmp = os.tmpdir();
+  for (const name of await fs.readdir(tmp).catch(() => [] as string[])) {
+    if (!name.startsWith(statePrefix)) continue;
+    const dir = path.join(tmp, name);
+    const owner = Number.parseInt(await fs.readFile(path.join(dir, ownerFile), 'utf8').catch(() => ''), 10);
+    if (Number.isFinite(owner) ? isAlive(owner) : await isRecent(dir)) continue;
+    const leftover = runtimeOn(dir);
+    await leftover.sweep(new Set());
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A dir made in the last minute may be a running set-up's that has not written its owner yet. */
+async function isRecent(dir: string): Promise<boolean> {
+  const made = await fs.stat(dir).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
+  return Date.now() - made < 60_000;
 }
