@@ -161,9 +161,10 @@ export interface SandboxRuntime {
    * booting (each copy with its own id, address, uid range, tokens, boot id and machine id).
    * Optional: a runtime without checkpoints has none.
    */
-  ensureReadySnapshot?(templateId: string, limits: SandboxLimits): Promise<ReadySnapshotInfo>;
+  /** `signal` ends a wait for another process making the same snapshot (never one in the making). */
+  ensureReadySnapshot?(templateId: string, limits: SandboxLimits, signal?: AbortSignal): Promise<ReadySnapshotInfo>;
   /** Today's ready snapshot of the template for these limits if it exists (none is made). */
   readySnapshot?(templateId: string, limits: SandboxLimits): Promise<Omit<ReadySnapshotInfo, 'made'> | undefined>;
   /** ensureReadySnapshot for every built template that has a start command. */
-  ensureReadySnapshots?(limits: SandboxLimits): Promise<ReadySnapshotInfo[]>;
+  ensureReadySnapshots?(limits: SandboxLimits, signal?: AbortSignal): Promise<ReadySnapshotInfo[]>;
 }

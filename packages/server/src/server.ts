@@ -187,10 +187,11 @@ async function start(
   if (pools.templateIds().length > 0) logger.info('warm pools filling', { pools: config.sandbox.warmPool });
   // Templates with a start command get their ready snapshot now, in the background, unless the
   // machine's store has it (made by `sandboxd setup` or another server): until it exists their
-  // creates boot cold (and a create would start making it anyway). A stop waits for it, so no
-  // snapshot sandbox outlives the server.
+  // creates boot cold (and a create would start making it anyway). A stop waits for the one this
+  // server makes, so no snapshot sandbox outlives it, but not for another process making one.
+  const stopWaiting = new AbortController();
   const snapshots = runtime
-    .ensureReadySnapshots(limits)
+    .ensureReadySnapshots(limits, stopWaiting.signal)
     .then(
       (current) => {
         if (current.length > 0) {
@@ -200,11 +201,16 @@ async function start(
           });
         }
       },
-      (err) => logger.warn('ready snapshots not made', { err }),
+      (err) => {
+        if (!stopWaiting.signal.aborted) logger.warn('ready snapshots not made', { err });
+      },
     )
     // Made or not: a pool without a snapshot fills cold, as its creates start.
     .finally(() => pools.fill(awaitsSnapshot));
-  scope.defer('finish the ready snapshots', () => snapshots);
+  scope.defer('finish the ready snapshots', () => {
+    stopWaiting.abort();
+    return snapshots;
+  });
   checkpoint();
   return { url, port, apiKey };
 }

@@ -10,28 +10,36 @@ import { isAlive } from '../process/is-alive.js';
  * with its pid already in it (written to a private name, then hard-linked into place, which fails
  * when it exists): a waiter never reads an empty lock and takes it for a crashed one.
  */
-export async function acquireBuildLock(lockPath: string, onWait: () => void): Promise<() => Promise<void>> {
+export async function acquireBuildLock(
+  lockPath: string,
+  onWait: () => void,
+  signal?: AbortSignal,
+): Promise<() => Promise<void>> {
   let warned = false;
   const mine = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}`;
   await fs.writeFile(mine, String(process.pid));
-  for (;;) {
-    try {
-      await fs.link(mine, lockPath);
-      await fs.rm(mine, { force: true });
-      return () => fs.rm(lockPath, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        await fs.rm(mine, { force: true });
-        throw err;
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      try {
+        await fs.link(mine, lockPath);
+        return () => fs.rm(lockPath, { force: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
+      const owner = Number.parseInt(await fs.readFile(lockPath, 'utf8').catch(() => ''), 10);
+      if (!Number.isFinite(owner) || !isAlive(owner)) {
+        await fs.rm(lockPath, { force: true });
+        continue;
+      }
+      if (!warned) onWait();
+      warned = true;
+      // Rejects with the signal's own reason, as throwIfAborted does.
+      await sleep(1000, undefined, signal ? { signal } : {}).catch((err) => {
+        throw signal?.reason ?? err;
+      });
     }
-    const owner = Number.parseInt(await fs.readFile(lockPath, 'utf8').catch(() => ''), 10);
-    if (!Number.isFinite(owner) || !isAlive(owner)) {
-      await fs.rm(lockPath, { force: true });
-      continue;
-    }
-    if (!warned) onWait();
-    warned = true;
-    await sleep(1000);
+  } finally {
+    await fs.rm(mine, { force: true });
   }
 }

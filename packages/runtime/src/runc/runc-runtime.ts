@@ -74,9 +74,9 @@ export class RuncRuntime implements SandboxRuntime {
     });
   }
 
-  async ensureReadySnapshot(templateId: string, limits: SandboxLimits): Promise<ReadySnapshotInfo> {
+  async ensureReadySnapshot(templateId: string, limits: SandboxLimits, signal?: AbortSignal) {
     await this.init();
-    const { record, made } = await this.#snapshots.ensure(templateId, limits);
+    const { record, made } = await this.#snapshots.ensure(templateId, limits, signal);
     return { templateId, key: record.key, imageBytes: record.imageBytes, diskBytes: record.diskBytes, made };
   }
 
@@ -86,10 +86,10 @@ export class RuncRuntime implements SandboxRuntime {
   }
 
   /** ensureReadySnapshot for every built template with a start command, one after the other. */
-  async ensureReadySnapshots(limits: SandboxLimits): Promise<ReadySnapshotInfo[]> {
+  async ensureReadySnapshots(limits: SandboxLimits, signal?: AbortSignal): Promise<ReadySnapshotInfo[]> {
     const made: ReadySnapshotInfo[] = [];
     for (const id of await templatesWithStart(this.#o.templatesDir))
-      made.push(await this.ensureReadySnapshot(id, limits));
+      made.push(await this.ensureReadySnapshot(id, limits, signal));
     return made;
   }
 

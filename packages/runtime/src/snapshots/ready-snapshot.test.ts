@@ -308,3 +308,16 @@ test(
     await assertNothingLeft(path.join(work, 'd'), cold.sandboxId, { pid: cold.pid });
   },
 );
+
+test('a wait for another process making the snapshot ends on abort, and makes none', needsSandboxHost, async (t) => {
+  const h = await createHarness(t);
+  const dir = path.join(String(h.options.snapshotsDir), 'base');
+  await fs.mkdir(dir, { recursive: true });
+  // Held by a live process (this one stands in for another server making the snapshot).
+  await fs.writeFile(path.join(dir, '.lock'), String(process.pid));
+  await assert.rejects(h.runtime.ensureReadySnapshot('base', testLimits, AbortSignal.timeout(300)), {
+    name: 'TimeoutError',
+  });
+  assert.deepEqual(await fs.readdir(dir), ['.lock'], 'no snapshot, no work dir, no lock candidate left');
+  assert.deepEqual(await h.runtime.list(), []);
+});

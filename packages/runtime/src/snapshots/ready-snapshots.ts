@@ -111,11 +111,14 @@ export class ReadySnapshots {
     return key !== undefined && !this.#broken.has(key) && !this.#making.has(templateId);
   }
 
-  /** Makes today's snapshot unless it exists (`made` says which); concurrent calls for one template share one. */
-  ensure(templateId: string, limits: SandboxLimits): Promise<EnsuredSnapshot> {
+  /**
+   * Makes today's snapshot unless it exists (`made` says which); concurrent calls for one template
+   * share one. `signal` ends a wait for another process making it (never a snapshot in the making).
+   */
+  ensure(templateId: string, limits: SandboxLimits, signal?: AbortSignal): Promise<EnsuredSnapshot> {
     const running = this.#making.get(templateId);
     if (running) return running;
-    const made = this.#ensure(templateId, limits).finally(() => this.#making.delete(templateId));
+    const made = this.#ensure(templateId, limits, signal).finally(() => this.#making.delete(templateId));
     this.#making.set(templateId, made);
     return made;
   }
@@ -127,7 +130,7 @@ export class ReadySnapshots {
     return record && record.key === key ? record : undefined;
   }
 
-  async #ensure(templateId: string, limits: SandboxLimits): Promise<EnsuredSnapshot> {
+  async #ensure(templateId: string, limits: SandboxLimits, signal?: AbortSignal): Promise<EnsuredSnapshot> {
     const [key, parts] = await Promise.all([this.key(templateId, limits), this.#d.keyParts(templateId)]);
     if (!key || !parts) throw new Error(`template ${templateId} is not built`);
     const templateDir = this.#templateDir(templateId);
@@ -138,8 +141,10 @@ export class ReadySnapshots {
     await ensurePrivateDir(templateDir, 0o700);
     // Machine-wide: another server (or `sandboxd setup`) making this template's snapshot right now
     // is waited for, and its snapshot used, rather than a second one made beside it.
-    const unlock = await acquireBuildLock(path.join(templateDir, snapshotLockName), () =>
-      this.#d.log.info('waiting for another process making the ready snapshot', { templateId }),
+    const unlock = await acquireBuildLock(
+      path.join(templateDir, snapshotLockName),
+      () => this.#d.log.info('waiting for another process making the ready snapshot', { templateId }),
+      signal,
     );
     try {
       const madeMeanwhile = await this.current(templateId, limits);
