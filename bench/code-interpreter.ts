@@ -56,7 +56,8 @@ export async function measureCodeInterpreter(rows: BenchRow[], samples: Record<s
   const server = await startTestServer({ env: { SANDBOXD_WARM_POOL: '0' } });
   server.useForE2b();
   try {
-    // The server makes code-interpreter-v1's ready snapshot at start-up; creates before it boot cold.
+    // The server finds code-interpreter-v1's ready snapshot in the machine's store (set-up made it)
+    // or makes it at start-up; creates before it boot cold.
     const snapshotDone = () => server.logs.some((l) => /ready snapshots (current|not made)/.test(l));
     for (let i = 0; i < 1800 && !snapshotDone(); i++) await new Promise((r) => setTimeout(r, 100));
     const base = await createSeries(() => Sandbox.create('base'));

@@ -7,6 +7,7 @@ import { ensurePrivateDir, isDirectory, makeTraversable } from '../host/host-fs.
 import { currentTemplateBuild } from '../images/template-builds.js';
 import { setupHostNetwork } from '../netns/host-network.js';
 import { isAlive } from '../process/is-alive.js';
+import { removeTree } from '../process/mounts.js';
 import { StepTimer } from '../process/step-timer.js';
 import type {
   PausedSandbox,
@@ -94,6 +95,7 @@ export class RuncRuntime implements SandboxRuntime {
   }
 
   init(): Promise<void> {
+    const legacy = path.join(this.#o.stateDir, 'snapshots');
     this.#initialized ??= (async () => {
       await Promise.all([
         this.#binds.helpers(),
@@ -105,6 +107,10 @@ export class RuncRuntime implements SandboxRuntime {
           ensurePrivateDir(mountsDir(this.#o.runDir), 0o711),
         ),
         setupHostNetwork(),
+        // Where each server kept its own ready snapshots before the machine-wide store: dead weight.
+        legacy === this.#o.snapshotsDir
+          ? undefined
+          : removeTree(legacy).catch((err) => this.#log.warn('old snapshots dir not deleted', { dir: legacy, err })),
       ]);
     })().catch((err) => {
       this.#initialized = undefined;
