@@ -15,7 +15,9 @@ export function isBuildJunk(name: string): boolean {
  * source rebuilds code-interpreter-v1).
  */
 export async function templateHash(recipe: TemplateRecipe, parentHash?: string): Promise<string> {
-  const hash = createHash('sha256').update(recipeHash(recipe));
+  // Where a file is copied from (which checkout) is not part of the template, only what it holds.
+  const located = recipe.files ? { ...recipe, files: recipe.files.map((f) => ({ target: f.target })) } : recipe;
+  const hash = createHash('sha256').update(recipeHash(located as TemplateRecipe));
   if (parentHash) hash.update(`\0parent:${parentHash}`);
   for (const file of recipe.files ?? []) {
     hash.update(`\0file:${file.target}\0`);
