@@ -39,7 +39,7 @@ import { randomUUID } from 'node:crypto';
 const secret = randomUUID();
 let hits = 0;
 let events = 0;
-http.createServer((req, res) => {
+const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://sandbox');
   if (url.pathname === '/health') { res.writeHead(204); return res.end(); }
   if (url.pathname === '/state') {
@@ -59,7 +59,11 @@ http.createServer((req, res) => {
   }
   res.writeHead(404);
   res.end();
-}).listen(49983, '0.0.0.0');
+});
+// Node closes an idle keep-alive connection after 5 s; a pause and resume on a loaded host can
+// take longer, and the tests check that a connection survives them, not Node's idle timer.
+server.keepAliveTimeout = 600000;
+server.listen(49983, '0.0.0.0');
 `;
 
 export interface Harness {
