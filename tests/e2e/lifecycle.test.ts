@@ -239,6 +239,12 @@ describe('sandbox lifecycle through the e2b SDK', needsSandboxHost, () => {
     );
     assert.ok(replay.received.every((e) => e.event === 'ready' || Number(e.id) > created.seq));
 
+    // Without a start point, `ready` names the latest recorded seq (a client resumes from it).
+    const fresh = await openSse(`${server.url}/events?sandboxID=${sbx.sandboxId}`, headers);
+    t.after(() => fresh.close());
+    const ready = await fresh.next((e) => e.event === 'ready');
+    assert.equal((JSON.parse(ready.data) as { lastSeq: number }).lastSeq, expired.seq);
+
     const history = await server.api('GET', `/sandboxes/${sbx.sandboxId}/events`);
     assert.deepEqual(
       ((await history.json()) as WireEvent[]).map((e) => `${e.type}:${e.cause}`),

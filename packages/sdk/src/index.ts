@@ -4,6 +4,8 @@ export * from 'e2b';
 export { E2B } from './client.js';
 export { DEFAULT_URL } from './config.js';
 export { MetadataValidationError } from './errors.js';
+export { EventStreamError } from './event-stream.js';
+export type { CloseReason, SandboxEvent, SandboxEventHandler, SandboxEventName } from './events.js';
 export type { MetadataUpdate } from './metadata.js';
 export { SandboxPool } from './pool.js';
 export { createSandboxWithRetry, isFinalCreateError } from './retry.js';

@@ -9,6 +9,7 @@ import {
 } from 'e2b';
 import { DEFAULT_CLOSE_GRACE_MS, terminateCommands } from './close.js';
 import { withSandboxdDefaults } from './config.js';
+import { type SandboxEventHandler, type SandboxEventName, SandboxEvents } from './events.js';
 import { type MetadataUpdate, writeMetadata } from './metadata.js';
 
 /**
@@ -40,6 +41,7 @@ export type SandboxdApiOpts = SandboxApiOpts & { apiUrl?: string; sandboxUrl?: s
  */
 export class Sandbox extends E2bSandbox {
   #closing: Promise<void> | undefined;
+  #events: SandboxEvents | undefined;
 
   protected static override resolveOpts<T extends ConnectionOpts>(opts?: T): T | undefined {
     // e2b merges options bound by an `E2B` client first; what it leaves unset gets our defaults.
@@ -119,6 +121,33 @@ export class Sandbox extends E2bSandbox {
   }
 
   /**
+   * Calls `handler` on each lifecycle event of this sandbox, in the order the server recorded
+   * them: `start`, `pause`, `resume`, `timeout` (its deadline passed), `close` (with `reason`:
+   * killed, timeout or closed) and `error` (the event stream could not be opened, or a transition
+   * failed on the server). Every sandbox of one client configuration shares one event stream.
+   */
+  on(event: SandboxEventName, handler: SandboxEventHandler): this {
+    this.#events ??= new SandboxEvents(this.sandboxId, this.connectionConfig.apiUrl, this.connectionConfig.apiKey);
+    this.#events.on(event, handler);
+    return this;
+  }
+
+  /**
+   * Resolves once this sandbox's event stream is open and caught up: events recorded from then on
+   * are delivered (those before it only when the stream was already open). Resolves at once
+   * without handlers.
+   */
+  whenEventsReady(): Promise<void> {
+    return this.#events?.ready() ?? Promise.resolve();
+  }
+
+  /** Removes a handler added with {@link on}; the last one removed gives up the stream. */
+  off(event: SandboxEventName, handler: SandboxEventHandler): this {
+    this.#events?.off(event, handler);
+    return this;
+  }
+
+  /**
    * Graceful shutdown: running commands get SIGTERM and up to `graceMs` (default 2 s) to exit,
    * then the sandbox is killed. Idempotent: later and concurrent calls share the first one's
    * outcome, and closing a sandbox that is already gone resolves. A paused sandbox is killed
@@ -133,6 +162,7 @@ export class Sandbox extends E2bSandbox {
   }
 
   async #close(graceMs: number): Promise<void> {
+    this.#events?.markClosing();
     try {
       if ((await this.getStatus()) === 'running') await terminateCommands(this, graceMs);
     } catch {

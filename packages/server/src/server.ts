@@ -118,6 +118,7 @@ async function start(
   const metrics = createMetrics({
     runningSandboxes: () => service.runningCount(),
     warmPoolReady: () => pools.readyCounts(),
+    eventStreams: () => service.events.subscriberCount(),
   });
   const service: SandboxService = new SandboxService({
     store,

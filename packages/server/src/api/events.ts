@@ -69,9 +69,10 @@ export function mountEventRoutes(app: Hono<ApiEnv>, service: SandboxService): vo
       const send = (e: StoredEvent) =>
         stream.writeSSE({ id: String(e.seq), event: e.type, data: JSON.stringify(toEventWire(e)) });
       try {
-        let lastSeq = 0;
+        // Without a start point the stream begins after the latest recorded event; `ready` tells
+        // its seq, so a client that drops before any event can still resume without a gap.
+        let lastSeq = since ?? service.events.list(team, { sandboxId, limit: 1 }).at(-1)?.seq ?? 0;
         if (since !== undefined) {
-          lastSeq = since;
           for (;;) {
             const batch = service.events.list(team, { sandboxId, afterSeq: lastSeq, limit: replayBatch });
             for (const e of batch) {

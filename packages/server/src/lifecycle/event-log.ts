@@ -40,6 +40,11 @@ export class EventLog {
     return this.#hub.subscribe(team.id, listener, onClose);
   }
 
+  /** Live subscriptions (each an open event stream). */
+  subscriberCount(): number {
+    return this.#hub.subscriberCount();
+  }
+
   /** Ends every live subscription (first step of a shutdown: SSE streams would hold the server open). */
   close(): void {
     this.#hub.close();

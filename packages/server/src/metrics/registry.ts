@@ -5,6 +5,8 @@ export function createMetrics(sources: {
   runningSandboxes: () => number;
   /** Ready sandboxes of each template that has a pool. */
   warmPoolReady?: () => Array<{ templateId: string; ready: number }>;
+  /** Open `GET /events` streams (how many connections event clients hold). */
+  eventStreams?: () => number;
 }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sandboxd_process_' });
@@ -35,6 +37,14 @@ export function createMetrics(sources: {
       registers: [registry],
       collect() {
         this.set(sources.runningSandboxes());
+      },
+    }),
+    eventStreams: new Gauge({
+      name: 'sandboxd_event_streams',
+      help: 'Open lifecycle event streams (GET /events connections)',
+      registers: [registry],
+      collect() {
+        this.set(sources.eventStreams?.() ?? 0);
       },
     }),
     warmPoolReady: new Gauge({
