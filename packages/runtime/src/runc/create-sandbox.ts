@@ -5,8 +5,8 @@ import type { HelperPaths } from '../host/ensure-helpers.js';
 import { settleAll } from '../process/settle-all.js';
 import type { StepTimer } from '../process/step-timer.js';
 import { mountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
-import type { SandboxSpec } from '../runtime.js';
-import { idCount } from '../slots/slot.js';
+import type { SandboxLimits, SandboxSpec } from '../runtime.js';
+import { idCount, type Slot } from '../slots/slot.js';
 import type { SlotClaims } from '../slots/slot-claims.js';
 import { prepareBootId } from './boot-identity.js';
 import { buildOciSpec } from './oci-spec.js';
@@ -45,44 +45,17 @@ export class SandboxExistsError extends SandboxdError {
  */
 export async function createSandbox(input: CreateInput): Promise<{ address: string; pid: number }> {
   const { spec, paths, timer } = input;
-  const { sandboxId } = spec;
-  await timer.step('state-dir', async () => {
-    await fs.mkdir(path.dirname(paths.dir), { recursive: true });
-    await fs.mkdir(paths.dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-      throw err.code === 'EEXIST' ? new SandboxExistsError(sandboxId) : err;
-    });
-  });
-  const slot = await timer.step('slot', () => input.slots.claim(input.stateDir, sandboxId));
-  const record: SandboxRecord = {
-    sandboxId,
-    templateId: spec.templateId,
+  const { slot, record, config } = await makeSandboxBundle({
+    spec,
+    paths,
+    timer,
+    stateDir: input.stateDir,
+    slots: input.slots,
     templateBuild: input.templateBuild,
-    slot: slot.index,
-    uidBase: slot.uidBase,
-    address: slot.address,
-    hostAddress: slot.hostAddress,
-    veth: slot.veth,
     limits: spec.limits,
-    createdAt: new Date().toISOString(),
-  };
-  const config = buildOciSpec({
-    sandboxId,
-    rootfs: paths.rootfs,
-    uidBase: slot.uidBase,
-    idCount,
-    limits: spec.limits,
-    env: spec.envdEnv,
+    helpers: input.helpers,
+    binds: { envdBundle: input.envdBundlePath, node: input.nodeBinary, envdHelper: input.helpers.envdHelper },
     initBinary: input.initBinary,
-    nodeBinary: input.nodeBinary,
-    envdBundlePath: input.envdBundlePath,
-    envdHelper: input.helpers.envdHelper,
-    bootId: { hook: input.helpers.bootIdHook, file: paths.bootIdSource, criuConfig: paths.criuConfig },
-    netHook: {
-      path: input.helpers.netHook,
-      veth: slot.veth,
-      hostCidr: `${slot.hostAddress}/30`,
-      sandboxCidr: `${slot.address}/30`,
-    },
   });
   // settleAll: a failure of one waits for the other, so the rollback sees everything it made.
   await settleAll([
@@ -103,8 +76,73 @@ export async function createSandbox(input: CreateInput): Promise<{ address: stri
   ]);
   const pid = await timer.step('runc-run', async () => {
     await prepareBootId(paths, 'boot');
-    return input.runc.run(sandboxId, paths.dir, { log: paths.runcLog, pid: paths.pidFile });
+    return input.runc.run(spec.sandboxId, paths.dir, { log: paths.runcLog, pid: paths.pidFile });
   });
   await timer.step('health', () => input.waitForHealth(slot.address, pid));
   return { address: slot.address, pid };
+}
+
+export interface BundleInput {
+  spec: SandboxSpec;
+  paths: SandboxPaths;
+  timer: StepTimer;
+  stateDir: string;
+  slots: SlotClaims;
+  templateBuild: string;
+  limits: SandboxLimits;
+  helpers: HelperPaths;
+  /** The host files behind the read-only binds of envd, node and the envd helper. */
+  binds: { envdBundle: string; node: string; envdHelper: string };
+  initBinary: string;
+}
+
+/**
+ * The first steps of every new sandbox, booted or restored: its state dir (refusing one that
+ * exists: someone else's), a slot claim, and the record and OCI config for that slot (written by
+ * the caller, beside its rootfs work).
+ */
+export async function makeSandboxBundle(
+  o: BundleInput,
+): Promise<{ slot: Slot; record: SandboxRecord; config: ReturnType<typeof buildOciSpec> }> {
+  const { spec, paths, timer } = o;
+  const { sandboxId } = spec;
+  await timer.step('state-dir', async () => {
+    await fs.mkdir(path.dirname(paths.dir), { recursive: true });
+    await fs.mkdir(paths.dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'EEXIST' ? new SandboxExistsError(sandboxId) : err;
+    });
+  });
+  const slot = await timer.step('slot', () => o.slots.claim(o.stateDir, sandboxId));
+  const record: SandboxRecord = {
+    sandboxId,
+    templateId: spec.templateId,
+    templateBuild: o.templateBuild,
+    slot: slot.index,
+    uidBase: slot.uidBase,
+    address: slot.address,
+    hostAddress: slot.hostAddress,
+    veth: slot.veth,
+    limits: o.limits,
+    createdAt: new Date().toISOString(),
+  };
+  const config = buildOciSpec({
+    sandboxId,
+    rootfs: paths.rootfs,
+    uidBase: slot.uidBase,
+    idCount,
+    limits: o.limits,
+    env: spec.envdEnv,
+    initBinary: o.initBinary,
+    nodeBinary: o.binds.node,
+    envdBundlePath: o.binds.envdBundle,
+    envdHelper: o.binds.envdHelper,
+    bootId: { hook: o.helpers.bootIdHook, file: paths.bootIdSource, criuConfig: paths.criuConfig },
+    netHook: {
+      path: o.helpers.netHook,
+      veth: slot.veth,
+      hostCidr: `${slot.hostAddress}/30`,
+      sandboxCidr: `${slot.address}/30`,
+    },
+  });
+  return { slot, record, config };
 }

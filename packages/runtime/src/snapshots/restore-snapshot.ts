@@ -7,11 +7,10 @@ import { runCommand } from '../process/run-command.js';
 import type { StepTimer } from '../process/step-timer.js';
 import { mountSandboxRootfs } from '../rootfs/sandbox-rootfs.js';
 import { prepareBootId } from '../runc/boot-identity.js';
-import { SandboxExistsError } from '../runc/create-sandbox.js';
-import { buildOciSpec } from '../runc/oci-spec.js';
+import { makeSandboxBundle } from '../runc/create-sandbox.js';
 import type { RuncCli } from '../runc/runc-cli.js';
 import type { SandboxPaths } from '../runc/sandbox-paths.js';
-import { type SandboxRecord, writeRecord } from '../runc/sandbox-record.js';
+import { writeRecord } from '../runc/sandbox-record.js';
 import type { SandboxSpec } from '../runtime.js';
 import { idCount } from '../slots/slot.js';
 import type { SlotClaims } from '../slots/slot-claims.js';
@@ -49,44 +48,18 @@ export async function restoreSnapshot(input: RestoreInput): Promise<{ address: s
   const { spec, paths, timer, snapshot } = input;
   const { sandboxId } = spec;
   const snap = snapshot.record;
-  await timer.step('state-dir', async () => {
-    await fs.mkdir(path.dirname(paths.dir), { recursive: true });
-    await fs.mkdir(paths.dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-      throw err.code === 'EEXIST' ? new SandboxExistsError(sandboxId) : err;
-    });
-  });
-  const slot = await timer.step('slot', () => input.slots.claim(input.stateDir, sandboxId));
-  const record: SandboxRecord = {
-    sandboxId,
-    templateId: spec.templateId,
+  const { slot, record, config } = await makeSandboxBundle({
+    spec,
+    paths,
+    timer,
+    stateDir: input.stateDir,
+    slots: input.slots,
     templateBuild: snap.templateBuild,
-    slot: slot.index,
-    uidBase: slot.uidBase,
-    address: slot.address,
-    hostAddress: slot.hostAddress,
-    veth: slot.veth,
     limits: snap.limits,
-    createdAt: new Date().toISOString(),
-  };
-  const config = buildOciSpec({
-    sandboxId,
-    rootfs: paths.rootfs,
-    uidBase: slot.uidBase,
-    idCount,
-    limits: snap.limits,
-    // A restore keeps the snapshot's process environment; this only matters for a later cold boot.
-    env: spec.envdEnv,
+    helpers: input.helpers,
+    // A restore keeps the snapshot's process environment; spec.envdEnv only matters for a later cold boot.
+    binds: input.binds,
     initBinary: input.initBinary,
-    nodeBinary: input.binds.node,
-    envdBundlePath: input.binds.envdBundle,
-    envdHelper: input.binds.envdHelper,
-    bootId: { hook: input.helpers.bootIdHook, file: paths.bootIdSource, criuConfig: paths.criuConfig },
-    netHook: {
-      path: input.helpers.netHook,
-      veth: slot.veth,
-      hostCidr: `${slot.hostAddress}/30`,
-      sandboxCidr: `${slot.address}/30`,
-    },
   });
   await timer.step('files', () =>
     Promise.all([writeRecord(paths.dir, record), fs.writeFile(paths.config, JSON.stringify(config))]),
