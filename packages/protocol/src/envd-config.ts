@@ -70,6 +70,19 @@ export function encodeEnvdBootConfig(config: EnvdBootConfig): string {
   return Buffer.from(JSON.stringify(config), 'utf8').toString('base64');
 }
 
+/** envd's environment for a sandbox nobody owns yet (warm pool, ready snapshot): it waits for `POST /init`. */
+export function unownedEnvdEnv(sandboxId: string, initToken: string): Record<string, string> {
+  return {
+    [ENVD_CONFIG_ENV]: encodeEnvdBootConfig({
+      sandboxId,
+      envVars: {},
+      defaultUser: 'user',
+      port: ENVD_PORT,
+      initToken,
+    }),
+  };
+}
+
 export function decodeEnvdBootConfig(value: string): EnvdBootConfig {
   const parsed = JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as EnvdBootConfig;
   return parsed;

@@ -14,6 +14,7 @@ export {
   INIT_TOKEN_HEADER,
   SANDBOX_ID_HEADER,
   SANDBOX_PORT_HEADER,
+  unownedEnvdEnv,
 } from './envd-config.js';
 export { type FileOperation, fileOperationForMethod, fileSignature, type SignatureInput } from './file-signature.js';
 // envd's Connect RPC services and messages, generated from proto/ by `npm run gen`.

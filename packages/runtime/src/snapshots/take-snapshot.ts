@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { newSandboxId } from '@sandboxd/common';
-import { ENVD_CONFIG_ENV, ENVD_PORT, encodeEnvdBootConfig } from '@sandboxd/protocol';
+import { unownedEnvdEnv } from '@sandboxd/protocol';
 import { renameDurable, writeFileDurable } from '../checkpoint/durable.js';
 import { removeTree } from '../process/mounts.js';
 import { runCommand } from '../process/run-command.js';
@@ -49,15 +49,7 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
       sandboxId,
       templateId: input.templateId,
       limits: input.limits,
-      envdEnv: {
-        [ENVD_CONFIG_ENV]: encodeEnvdBootConfig({
-          sandboxId,
-          envVars: {},
-          defaultUser: 'user',
-          port: ENVD_PORT,
-          initToken,
-        }),
-      },
+      envdEnv: unownedEnvdEnv(sandboxId, initToken),
       fromSnapshot: false,
     });
     await waitForQuietNetwork(pid);

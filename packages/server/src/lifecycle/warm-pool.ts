@@ -1,5 +1,5 @@
 import { type Logger, newSandboxId, randomToken, SandboxdError } from '@sandboxd/common';
-import { ENVD_CONFIG_ENV, ENVD_PORT, encodeEnvdBootConfig } from '@sandboxd/protocol';
+import { unownedEnvdEnv } from '@sandboxd/protocol';
 import type { SandboxEndpoint, SandboxLimits, SandboxRuntime } from '@sandboxd/runtime';
 
 const retryAfterMs = 30_000;
@@ -143,15 +143,7 @@ export class WarmPool {
         sandboxId,
         templateId: this.o.templateId,
         limits: this.o.limits,
-        envdEnv: {
-          [ENVD_CONFIG_ENV]: encodeEnvdBootConfig({
-            sandboxId,
-            envVars: {},
-            defaultUser: 'user',
-            port: ENVD_PORT,
-            initToken,
-          }),
-        },
+        envdEnv: unownedEnvdEnv(sandboxId, initToken),
       },
       this.#abort.signal,
     );
