@@ -68,7 +68,7 @@ describe('@sandboxd/sdk on/off: lifecycle events over one shared stream', needsS
     assert.deepEqual(seen, ['start', 'timeout', 'close:timeout']);
   });
 
-  test('close() reports reason closed; off() removes a handler', async (t) => {
+  test('close() reports reason closed, also to another client of the same sandbox; off() removes a handler', async (t) => {
     const sbx = await Sandbox.create(opts);
     t.after(() => sbx.kill().catch(() => undefined));
     const removed: string[] = [];
@@ -76,10 +76,17 @@ describe('@sandboxd/sdk on/off: lifecycle events over one shared stream', needsS
     sbx.on('close', gone);
     sbx.off('close', gone);
     const { seen } = record(sbx);
-    await sbx.whenEventsReady();
+    // A second application: another client configuration (the server through a proxy's URL), so its own stream.
+    const proxy = await startTcpProxy(server.url);
+    t.after(() => proxy.close());
+    const watcher = await Sandbox.connect(sbx.id, { ...opts, apiUrl: proxy.url });
+    const watched = record(watcher).seen;
+    await Promise.all([sbx.whenEventsReady(), watcher.whenEventsReady()]);
+    assert.equal(await streamGauge(), 2, 'two client configurations, two streams');
     await sbx.close({ graceMs: 100 });
-    await until('close', () => seen.some((s) => s.startsWith('close')));
+    await until('close', () => seen.some((s) => s.startsWith('close')) && watched.some((s) => s.startsWith('close')));
     assert.deepEqual(seen, ['start', 'close:closed']);
+    assert.deepEqual(watched, ['start', 'close:closed'], 'the server records the close, not only the closing object');
     assert.deepEqual(removed, []);
   });
 

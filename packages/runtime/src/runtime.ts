@@ -145,6 +145,13 @@ export interface SandboxRuntime {
    * sweep takes it apart).
    */
   kill(sandboxId: string): Promise<void>;
+  /**
+   * The first half of a graceful close: SIGTERM to every process of a running sandbox except its
+   * init and envd, then up to `graceMs` for them to exit. Resolves with how many were signalled
+   * and how many are left; the caller kills the sandbox afterwards. A sandbox that does not run
+   * (paused, gone) has no processes: `{ signalled: 0, left: 0 }`.
+   */
+  terminate(sandboxId: string, graceMs: number): Promise<{ signalled: number; left: number }>;
   /** Sandboxes this runtime's state directory knows of (paused ones included), with what runc says of each. */
   list(): Promise<RuntimeSandbox[]>;
   /**

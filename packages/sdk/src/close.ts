@@ -1,29 +1,37 @@
-import type { Sandbox as E2bSandbox } from 'e2b';
+import { ApiClient, type ConnectionConfig } from 'e2b';
+import { type ApiErrorBody, apiError } from './errors.js';
 
-/** How long `close()` lets commands exit after SIGTERM before the sandbox is killed. */
+/** How long `close()` lets processes exit after SIGTERM before the sandbox is killed. */
 export const DEFAULT_CLOSE_GRACE_MS = 2000;
+/** The server's bound on one close's grace period (it holds the sandbox's queue meanwhile). */
+export const MAX_CLOSE_GRACE_MS = 60_000;
 
-const POLL_MS = 100;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+// sandboxd's own route (not in e2b's OpenAPI types), sent through e2b's ApiClient for its
+// headers, logger and 429 Retry-After handling.
+type UntypedClient = {
+  POST: (
+    path: string,
+    init: { params: { path: { sandboxID: string } }; body: unknown; signal?: AbortSignal },
+  ) => Promise<{ error?: ApiErrorBody; response: Response }>;
+};
 
 /**
- * SIGTERMs every command the sandbox runs, waits until they have exited or `graceMs` passed.
- * The official commands API only sends SIGKILL (`commands.kill`), so the signal is sent by a
- * `kill` run as root through `commands.run`: to the process group first (envd starts each command
- * as a group leader, so a shell's children get it too), else to the process alone.
+ * `POST /sandboxes/{id}/close`: the server SIGTERMs the sandbox's processes (all of them but its
+ * init and envd: commands, their children, daemons), waits up to `graceMs` for them to exit, then
+ * kills it and records the kill as a close. Resolves false when the sandbox was already gone.
  */
-export async function terminateCommands(sandbox: E2bSandbox, graceMs: number): Promise<void> {
-  const pids = (await sandbox.commands.list()).map((p) => p.pid);
-  if (pids.length === 0) return;
-  const script = pids.map((pid) => `kill -TERM -- -${pid} 2>/dev/null || kill -TERM ${pid} 2>/dev/null`).join('; ');
-  await sandbox.commands.run(`${script}; true`, { user: 'root' });
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    const left = (await sandbox.commands.list()).filter((p) => pids.includes(p.pid));
-    if (left.length === 0) return;
-    await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
+export async function closeOnServer(config: ConnectionConfig, sandboxId: string, graceMs: number): Promise<boolean> {
+  if (!Number.isInteger(graceMs) || graceMs < 0 || graceMs > MAX_CLOSE_GRACE_MS) {
+    throw new RangeError(`close({ graceMs }): a whole number of ms from 0 to ${MAX_CLOSE_GRACE_MS}, got ${graceMs}`);
   }
+  const client = new ApiClient(config).api as unknown as UntypedClient;
+  const res = await client.POST('/sandboxes/{sandboxID}/close', {
+    params: { path: { sandboxID: sandboxId } },
+    body: { graceMs },
+    // The server answers once the grace period and the kill are over (0: no request timeout).
+    signal: config.getSignal(config.requestTimeoutMs ? config.requestTimeoutMs + graceMs : undefined),
+  });
+  if (res.response.ok) return true;
+  if (res.response.status === 404) return false;
+  throw apiError(res.response.status, res.error, sandboxId);
 }

@@ -8,7 +8,7 @@ import {
 
 export type SandboxEventName = 'start' | 'close' | 'pause' | 'resume' | 'timeout' | 'error';
 
-/** Why a sandbox closed: `killed` (a kill by anyone), `timeout` (its deadline), `closed` (this object's `close()`). */
+/** Why a sandbox closed: `killed` (a kill), `timeout` (its deadline), `closed` (a graceful `close()`, by any client). */
 export type CloseReason = 'killed' | 'timeout' | 'closed';
 
 /** What a handler receives. Server-fed events carry the server's seq, cause and time. */
@@ -37,7 +37,6 @@ const names: ReadonlySet<string> = new Set(['start', 'close', 'pause', 'resume',
 export class SandboxEvents {
   readonly #handlers = new Map<SandboxEventName, Set<SandboxEventHandler>>();
   #stream: SharedEventStream | undefined;
-  #closing = false;
   #startReplay = false;
   /** Live events held back while the start is fetched from the history, so order is kept. */
   #held: ServerEvent[] | undefined;
@@ -134,11 +133,6 @@ export class SandboxEvents {
     return this.#stream;
   }
 
-  /** This object is closing the sandbox: its kill is reported as `closed`, not `killed`. */
-  markClosing(): void {
-    this.#closing = true;
-  }
-
   #detach(): void {
     this.#stream?.remove(this.sandboxId, this.#listener);
     this.#stream = undefined;
@@ -155,7 +149,8 @@ export class SandboxEvents {
     else if (e.type === 'paused') this.#emit({ ...base, type: 'pause' });
     else if (e.type === 'resumed') this.#emit({ ...base, type: 'resume' });
     else if (e.type === 'killed') {
-      const reason: CloseReason = e.cause === 'timeout' ? 'timeout' : this.#closing ? 'closed' : 'killed';
+      // The server marks the kill that ends a graceful close (POST /sandboxes/{id}/close).
+      const reason: CloseReason = e.cause === 'timeout' ? 'timeout' : e.detail === 'closed' ? 'closed' : 'killed';
       this.#emit({ ...base, type: 'close', reason });
       // Nothing follows a close: the handlers are let go, and with them the place in the stream.
       this.#handlers.clear();

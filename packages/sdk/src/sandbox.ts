@@ -7,7 +7,7 @@ import {
   type SandboxOpts,
   type SandboxPaginator,
 } from 'e2b';
-import { DEFAULT_CLOSE_GRACE_MS, terminateCommands } from './close.js';
+import { closeOnServer, DEFAULT_CLOSE_GRACE_MS } from './close.js';
 import { withSandboxdDefaults } from './config.js';
 import { type SandboxEventHandler, type SandboxEventName, SandboxEvents } from './events.js';
 import { type MetadataUpdate, writeMetadata } from './metadata.js';
@@ -148,26 +148,25 @@ export class Sandbox extends E2bSandbox {
   }
 
   /**
-   * Graceful shutdown: running commands get SIGTERM and up to `graceMs` (default 2 s) to exit,
-   * then the sandbox is killed. Idempotent: later and concurrent calls share the first one's
-   * outcome, and closing a sandbox that is already gone resolves. A paused sandbox is killed
+   * Graceful shutdown, done by the server: every process in the sandbox (commands, their
+   * children, daemons) gets SIGTERM and up to `graceMs` (default 2 s, at most 60 s) to exit, then
+   * the sandbox is killed; its `close` event says `reason: 'closed'` to every client. Open command
+   * streams and watchers end with it. Idempotent: later and concurrent calls share the first
+   * one's outcome, and closing a sandbox that is already gone resolves. A paused sandbox is killed
    * without being woken. `kill()` stays the immediate way.
    */
   close(opts?: { graceMs?: number }): Promise<void> {
-    this.#closing ??= this.#close(opts?.graceMs ?? DEFAULT_CLOSE_GRACE_MS).catch((err: unknown) => {
-      this.#closing = undefined; // a failed kill (network) may be retried by a later close()
-      throw err;
-    });
+    this.#closing ??= closeOnServer(
+      this.connectionConfig,
+      this.sandboxId,
+      opts?.graceMs ?? DEFAULT_CLOSE_GRACE_MS,
+    ).then(
+      () => undefined,
+      (err: unknown) => {
+        this.#closing = undefined; // a failed request (network) may be retried by a later close()
+        throw err;
+      },
+    );
     return this.#closing;
-  }
-
-  async #close(graceMs: number): Promise<void> {
-    this.#events?.markClosing();
-    try {
-      if ((await this.getStatus()) === 'running') await terminateCommands(this, graceMs);
-    } catch {
-      // The graceful part is best effort (envd unreachable, sandbox expiring): the kill still runs.
-    }
-    await this.kill(); // false (already gone) is a closed sandbox too
   }
 }

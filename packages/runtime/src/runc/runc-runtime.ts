@@ -9,6 +9,7 @@ import { setupHostNetwork } from '../netns/host-network.js';
 import { isAlive } from '../process/is-alive.js';
 import { removeTree } from '../process/mounts.js';
 import { StepTimer } from '../process/step-timer.js';
+import { terminateUserProcesses } from '../process/terminate-processes.js';
 import type {
   PausedSandbox,
   PauseOptions,
@@ -273,6 +274,12 @@ export class RuncRuntime implements SandboxRuntime {
       .finally(() => this.#killing.delete(sandboxId));
     this.#killing.set(sandboxId, done);
     return done;
+  }
+
+  terminate(sandboxId: string, graceMs: number): ReturnType<SandboxRuntime['terminate']> {
+    if (!isSandboxId(sandboxId))
+      return Promise.reject(new SandboxdError('INVALID_REQUEST', `invalid sandbox id ${sandboxId}`));
+    return terminateUserProcesses(sandboxId, graceMs);
   }
 
   list(): Promise<RuntimeSandbox[]> {

@@ -52,6 +52,7 @@ describe('the control plane answers bad input with a clean 4xx, in process', () 
     ['POST', `/sandboxes/${live}/resume`],
     ['PUT', `/sandboxes/${live}/metadata`],
     ['PATCH', `/sandboxes/${live}/metadata`],
+    ['POST', `/sandboxes/${live}/close`],
   ];
 
   test('malformed JSON and bodies that are not objects are 400 on every route with a body', async () => {
@@ -83,6 +84,7 @@ describe('the control plane answers bad input with a clean 4xx, in process', () 
       ['POST', `/sandboxes/${id}/resume`, json({})],
       ['PUT', `/sandboxes/${id}/metadata`, json({ metadata: {} })],
       ['PATCH', `/sandboxes/${id}/metadata`, json({ metadata: {} })],
+      ['POST', `/sandboxes/${id}/close`, json({})],
       ['GET', `/sandboxes/${id}/events`],
       ['GET', `/sandboxes/${id}/metrics`],
       ['POST', `/sandboxes/${id}/snapshots`, json({})],
@@ -110,6 +112,7 @@ describe('the control plane answers bad input with a clean 4xx, in process', () 
     await expectError(await stranger('POST', `/sandboxes/${live}/pause`, json({})), 404);
     await expectError(await stranger('PUT', `/sandboxes/${live}/metadata`, json({ metadata: { a: 'b' } })), 404);
     await expectError(await stranger('GET', `/sandboxes/${live}/events`), 404);
+    await expectError(await stranger('POST', `/sandboxes/${live}/close`, json({ graceMs: 0 })), 404);
     const listed = (await (await stranger('GET', '/v2/sandboxes')).json()) as unknown[];
     assert.deepEqual(listed, []);
   });

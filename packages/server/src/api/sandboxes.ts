@@ -7,7 +7,7 @@ import { toListedSandboxWire, toSandboxDetailWire, toSandboxWire, type WireConte
 import type { IdempotencyKeys } from './idempotency.js';
 import { encodeCursor, parseListQuery } from './list-query.js';
 import { type ApiEnv, jsonBody, sandboxIdParam } from './request.js';
-import { parseInput, type Schemas } from './schemas.js';
+import { defaultCloseGraceMs, parseInput, type Schemas } from './schemas.js';
 
 /** The sandbox resource: the v1 and v2 paths the E2B SDKs call. */
 export function mountSandboxRoutes(
@@ -77,6 +77,14 @@ export function mountSandboxRoutes(
 
   app.delete('/sandboxes/:sandboxID', async (c) => {
     await service.kill(c.get('team'), sandboxIdParam(c));
+    return c.body(null, 204);
+  });
+
+  // Ours (the SDK's close()): SIGTERM, a grace period, then the kill, recorded as a close.
+  app.post('/sandboxes/:sandboxID/close', async (c) => {
+    const id = sandboxIdParam(c);
+    const body = parseInput(schemas.closeBody, await jsonBody(c));
+    await service.closeSandbox(c.get('team'), id, body.graceMs ?? defaultCloseGraceMs);
     return c.body(null, 204);
   });
 

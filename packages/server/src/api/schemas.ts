@@ -7,6 +7,11 @@ import type { Config } from '../config.js';
  * command before any other code runs; unknown fields are ignored (SDKs send fields we do not
  * act on yet, e.g. `mcp`, `volumeMounts`).
  */
+/** The longest grace period a graceful close may ask for: it holds the sandbox's queue meanwhile. */
+export const maxCloseGraceMs = 60_000;
+/** What `POST /sandboxes/{id}/close` gives processes when the body names no grace period. */
+export const defaultCloseGraceMs = 2_000;
+
 export function buildSchemas(config: Readonly<Config>) {
   const { limits, sandbox } = config;
 
@@ -80,6 +85,14 @@ export function buildSchemas(config: Readonly<Config>) {
     memory: z.boolean({ error: 'memory must be a boolean' }).optional(),
   });
   const pauseBody = z.object({ memory: z.boolean({ error: 'memory must be a boolean' }).optional() });
+  const closeBody = z.object({
+    graceMs: z
+      .number({ error: 'graceMs must be a number of milliseconds' })
+      .int('graceMs must be a whole number of milliseconds')
+      .min(0, 'graceMs must not be negative')
+      .max(maxCloseGraceMs, `graceMs must be at most ${maxCloseGraceMs}`)
+      .optional(),
+  });
   const resumeBody = z.object({ timeout: timeoutSeconds.optional(), autoPause: z.boolean().optional() });
 
   // Metadata updates (our addition for `setMetadata`): PUT replaces, PATCH merges and a null
@@ -97,6 +110,7 @@ export function buildSchemas(config: Readonly<Config>) {
     connectBody,
     pauseBody,
     resumeBody,
+    closeBody,
     metadata,
     metadataReplaceBody,
     metadataPatchBody,

@@ -197,3 +197,25 @@ test('event subscribers get their own team’s events with seqs, in order, and h
   await late.close();
   assert.equal(closed, true);
 });
+
+test('a graceful close signals a running sandbox first and records its kill as a close; other teams cannot', async (t) => {
+  const { runtime, service } = setup(t);
+  const other: Team = { ...testTeam, id: 't2', name: 't2' };
+  const running = await service.create(team, cmd);
+  await assert.rejects(service.closeSandbox(other, running.id, 2000), /not found/);
+  assert.equal(runtime.live.size, 1, 'another team closed nothing');
+
+  await service.closeSandbox(team, running.id, 2000);
+  assert.deepEqual(runtime.terminations, [{ id: running.id, graceMs: 2000 }]);
+  assert.equal(runtime.live.size, 0);
+  const killed = service.events.history(team, running.id, { limit: 10 }).at(-1);
+  assert.equal(killed?.type, 'killed');
+  assert.equal(killed?.detail, 'closed');
+  await assert.rejects(service.closeSandbox(team, running.id, 2000), /not found/, 'a second close finds it gone');
+
+  const paused = await service.create(team, cmd);
+  await service.pause(team, paused.id, { memory: true });
+  await service.closeSandbox(team, paused.id, 2000);
+  assert.equal(runtime.terminations.length, 1, 'a paused sandbox has nothing to signal and is not resumed');
+  assert.equal(runtime.paused.size, 0);
+});

@@ -153,6 +153,26 @@ export class SandboxService {
     await this.#queue.run(sandboxId, () => this.#ops.kill(this.#killable(team, sandboxId), 'user'));
   }
 
+  /**
+   * A graceful close: a running sandbox's processes get SIGTERM and up to `graceMs` to exit
+   * (nothing else runs on the sandbox meanwhile: the close holds its queue), then it is killed.
+   * A paused sandbox is killed without being resumed. The `killed` event says `detail: 'closed'`,
+   * so every event stream can tell a close from a kill.
+   */
+  async closeSandbox(team: Team, sandboxId: string, graceMs: number): Promise<void> {
+    this.#killable(team, sandboxId);
+    await this.#queue.run(sandboxId, async () => {
+      const record = this.#killable(team, sandboxId);
+      if (record.state === 'running' && graceMs > 0) {
+        const result = await this.o.runtime.terminate(sandboxId, graceMs).catch((err: unknown) => {
+          this.o.logger.warn('graceful close: signalling processes failed', { sandboxId, err });
+        });
+        if (result) this.o.logger.info('graceful close', { sandboxId, graceMs, ...result });
+      }
+      await this.#ops.kill(this.#killable(team, sandboxId), 'user', 'closed');
+    });
+  }
+
   #killable(team: Team, sandboxId: string): SandboxRecord {
     const record = this.o.store.getSandbox(sandboxId);
     if (record?.state === 'killing' && record.teamId === team.id) return record;

@@ -35,6 +35,9 @@ class CountingRuntime implements SandboxRuntime {
     this.templates.set(spec.sandboxId, spec.templateId);
     return { sandboxId: spec.sandboxId, address: '10.200.0.2', envdPort: 49983, pid: 1 };
   }
+  async terminate() {
+    return { signalled: 0, left: 0 };
+  }
   async kill(id: string) {
     this.live.delete(id);
   }

@@ -68,6 +68,14 @@ export class MemoryRuntime implements SandboxRuntime {
     return endpoint;
   }
 
+  /** Graceful closes asked of it, with their grace period. */
+  readonly terminations: { id: string; graceMs: number }[] = [];
+
+  async terminate(id: string, graceMs: number) {
+    this.terminations.push({ id, graceMs });
+    return { signalled: this.live.has(id) ? 1 : 0, left: 0 };
+  }
+
   async kill(id: string) {
     if (this.killDelayMs > 0) await new Promise((r) => setTimeout(r, this.killDelayMs));
     this.live.delete(id);
