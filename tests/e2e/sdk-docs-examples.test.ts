@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { needsSandboxHost } from '@sandboxd/runtime/testing';
-import { AuthenticationError, Sandbox, SandboxPool } from '@sandboxd/sdk';
-import { capturingConsole, killAllSandboxes } from '../support/docs-examples.js';
+import { AuthenticationError, EventStreamError, Sandbox, SandboxPool } from '@sandboxd/sdk';
+import { capturingConsole, eventually, killAllSandboxes } from '../support/docs-examples.js';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { needsTemplates } from '../support/template-requirements.js';
 
 // The third-party "Sandbox Lifecycle" page's examples, through @sandboxd/sdk: each test holds one
@@ -13,8 +14,7 @@ import { needsTemplates } from '../support/template-requirements.js';
 //
 // Two examples cannot run as printed, on E2B or here: "Automatic Cleanup" and "Handle Errors"
 // read `sandbox` in a `finally` outside the block that declared it (a ReferenceError, and a type
-// error, so they run from source text); their tests assert that error. The "Lifecycle Events"
-// example (`sandbox.on`) is not covered yet: events are not part of the SDK yet.
+// error, so they run from source text); their tests assert that error.
 
 /** Runs an example that does not type-check as printed, as the JavaScript it is. */
 function runAsJavaScript(code: string, scope: Record<string, unknown>): Promise<unknown> {
@@ -95,6 +95,20 @@ await sandbox.close() // Always cleanup
     await assert.rejects(runAsJavaScript(code, { Sandbox }), ReferenceError);
   });
 
+  test('Automatic Cleanup as packages/sdk/README.md corrects it: created before the try', async () => {
+    let made: Sandbox;
+    {
+      const sandbox = await Sandbox.create();
+      try {
+        // Do work
+      } finally {
+        await sandbox.close(); // Always cleanup
+      }
+      made = sandbox;
+    }
+    assert.equal(await made.getStatus(), 'closed');
+  });
+
   test('Force Kill', async () => {
     const sandbox = await Sandbox.create();
     // Force terminate immediately
@@ -157,12 +171,12 @@ await sandbox.close() // Always cleanup
     let closed: Sandbox;
     {
       const sandbox = await Sandbox.create();
-      closed = sandbox;
       try {
         // Your code here
       } finally {
         await sandbox.close();
       }
+      closed = sandbox;
     }
     assert.equal(await closed.getStatus(), 'closed');
     {
@@ -198,13 +212,13 @@ if (sandbox) await sandbox.close()
       let sandbox: Sandbox | undefined;
       try {
         sandbox = await Sandbox.create();
-        made = sandbox;
         // Work with sandbox
       } catch (error) {
-        console.log('Sandbox creation failed:', error);
+        console.error('Sandbox creation failed:', error);
       } finally {
         if (sandbox) await sandbox.close();
       }
+      made = sandbox;
     }
     assert.ok(made);
     assert.equal(await made.getStatus(), 'closed');
@@ -267,6 +281,36 @@ return SandboxPool`;
       await pool.cleanup();
       assert.deepEqual(await Promise.all([a, b, c].map((s) => s.getStatus())), ['closed', 'closed', 'closed']);
     }
+  });
+
+  test('Lifecycle Events: start, then an error while the event stream is cut, then close', async (t) => {
+    const { console, printed, logged } = capturingConsole();
+    // Through a relay the test can cut, so the stream really fails once.
+    const relay = await startTcpProxy(server.url);
+    t.after(() => relay.close());
+    const sandbox = await Sandbox.create({ apiUrl: relay.url });
+    sandbox.on('start', () => {
+      console.log('Sandbox started');
+    });
+    sandbox.on('close', () => {
+      console.log('Sandbox closed');
+    });
+    sandbox.on('error', (error) => {
+      console.error('Sandbox error:', error);
+    });
+    await eventually(() => printed.includes('Sandbox started'), 'the start event');
+    relay.drop();
+    await eventually(() => printed.some((p) => p.startsWith('Sandbox error:')), 'the error event');
+    relay.allow();
+    await sandbox.close();
+    await eventually(() => printed.includes('Sandbox closed'), 'the close event');
+    assert.deepEqual(
+      printed.map((p) => p.split(':')[0]),
+      ['Sandbox started', 'Sandbox error', 'Sandbox closed'],
+    );
+    const errorEvent = logged[1]?.[1] as { type: string; error: unknown };
+    assert.equal(errorEvent.type, 'error');
+    assert.ok(errorEvent.error instanceof EventStreamError);
   });
 
   test('Retry Pattern', async () => {

@@ -3,22 +3,21 @@ import type { TestServer } from './server-harness.js';
 
 /**
  * A stand-in for `console` in a documentation example run as a test: the example keeps its
- * `console.log(...)` lines unchanged and the test asserts on what they printed (formatted the way
+ * `console.log(...)` lines unchanged and the test asserts on what they printed (`console.error` lands in the same list) (formatted the way
  * Node prints it). The raw arguments are kept too, for assertions on the logged objects.
  */
-export function capturingConsole(): { console: Pick<Console, 'log'>; printed: string[]; logged: unknown[][] } {
+export function capturingConsole(): {
+  console: Pick<Console, 'log' | 'error'>;
+  printed: string[];
+  logged: unknown[][];
+} {
   const printed: string[] = [];
   const logged: unknown[][] = [];
-  return {
-    printed,
-    logged,
-    console: {
-      log: (...args: unknown[]) => {
-        logged.push(args);
-        printed.push(format(...args));
-      },
-    },
+  const capture = (...args: unknown[]) => {
+    logged.push(args);
+    printed.push(format(...args));
   };
+  return { printed, logged, console: { log: capture, error: capture } };
 }
 
 /**
