@@ -60,12 +60,21 @@ switch (verb) {
       process.stdout.write('[lint] biome + tsc\n');
       status = run('npm', ['run', '--silent', 'lint']);
       if (status !== 0) process.exit(status);
-      // Generated code must be exactly what the generator makes from the .proto files.
-      process.stdout.write('[gen] protocol code is up to date\n');
+      // Generated files (protocol code, the SDK's API reference) must be exactly what
+      // `npm run gen` makes from their sources: changed, added or deleted ones all count.
+      process.stdout.write('[gen] generated files are up to date\n');
       status = run('npm', ['run', '--silent', 'gen']);
-      if (status === 0) status = run('git', ['diff', '--exit-code', '--stat', '--', 'packages/protocol/src/gen']);
+      if (status === 0) {
+        const generated = ['packages/protocol/src/gen', 'packages/sdk/docs/api'];
+        const drift = spawnSync('git', ['status', '--porcelain', '--', ...generated], { cwd: root, encoding: 'utf8' });
+        status = drift.status ?? 1;
+        if (status === 0 && drift.stdout.trim() !== '') {
+          process.stderr.write(drift.stdout);
+          status = 1;
+        }
+      }
       if (status !== 0) {
-        process.stderr.write('generated protocol code differs from `npm run gen`: regenerate and commit it\n');
+        process.stderr.write('generated files differ from `npm run gen`: regenerate and commit them\n');
         process.exit(status);
       }
     }

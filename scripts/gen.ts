@@ -1,25 +1,33 @@
 /**
- * `npm run gen`: regenerates packages/protocol/src/gen from the reviewed .proto files.
- * buf runs the locally installed protoc-gen-es (found through node_modules/.bin on PATH), so the
- * output depends only on the versions pinned in package-lock.json. CI runs this and then
- * `git diff --exit-code`, so generated code can never drift from its source.
+ * `npm run gen`: regenerates what the repository derives from its sources —
+ * - packages/protocol/src/gen from the reviewed .proto files (buf runs the locally installed
+ *   protoc-gen-es, found through node_modules/.bin on PATH);
+ * - packages/sdk/docs/api, the SDK's typed API reference, from its TypeScript and doc comments
+ *   (typedoc with its markdown plugin, configured in packages/sdk/typedoc.json).
+ * The output depends only on the versions pinned in package-lock.json. `npm test` runs this and
+ * then `git diff --exit-code` on both, so generated files can never drift from their source.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const protocolDir = path.join(root, 'packages/protocol');
 const binDir = path.join(root, 'node_modules/.bin');
 
-const result = spawnSync(path.join(binDir, 'buf'), ['generate'], {
-  cwd: protocolDir,
-  stdio: 'inherit',
-  env: { ...process.env, PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}` },
-});
-if (result.error) throw result.error;
-if (result.status !== 0) {
-  process.stderr.write(`buf generate failed with exit code ${result.status}\n`);
-  process.exit(result.status ?? 1);
+function run(what: string, command: string, args: string[], cwd: string): void {
+  const result = spawnSync(path.join(binDir, command), args, {
+    cwd: path.join(root, cwd),
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}` },
+  });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    process.stderr.write(`${what} failed with exit code ${result.status}\n`);
+    process.exit(result.status ?? 1);
+  }
+  process.stdout.write(`generated ${what}\n`);
 }
-process.stdout.write('generated packages/protocol/src/gen\n');
+
+run('packages/protocol/src/gen', 'buf', ['generate'], 'packages/protocol');
+// --logLevel Warn: typedoc's info lines are noise here; warnings (an undocumented export) are not.
+run('packages/sdk/docs/api', 'typedoc', ['--logLevel', 'Warn', '--treatWarningsAsErrors'], 'packages/sdk');

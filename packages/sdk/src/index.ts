@@ -9,7 +9,13 @@ export type { CloseReason, SandboxEvent, SandboxEventHandler, SandboxEventName }
 export type { MetadataUpdate } from './metadata.js';
 export { SandboxPool } from './pool.js';
 export { createSandboxWithRetry, isFinalCreateError } from './retry.js';
-export { Sandbox, type SandboxdApiOpts, type SandboxdListOpts, type SandboxStatus } from './sandbox.js';
+export {
+  Sandbox,
+  type SandboxdApiOpts,
+  type SandboxdListOpts,
+  type SandboxdRequestOpts,
+  type SandboxStatus,
+} from './sandbox.js';
 
 import { Sandbox } from './sandbox.js';
 export default Sandbox;

@@ -29,7 +29,9 @@ export type SandboxdListOpts = SandboxListOpts & {
   sandboxUrl?: string;
 };
 
-type RequestOpts = Pick<SandboxOpts, 'requestTimeoutMs' | 'signal'>;
+/** Per-request options of the calls this package adds: e2b's request timeout and abort signal. */
+export type SandboxdRequestOpts = Pick<SandboxOpts, 'requestTimeoutMs' | 'signal'>;
+type RequestOpts = SandboxdRequestOpts;
 
 /** e2b's static-call options plus the URLs, which its types leave out (its calls honour them). */
 export type SandboxdApiOpts = SandboxApiOpts & { apiUrl?: string; sandboxUrl?: string };
