@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import {
+  AuthenticationError,
   InvalidArgumentError,
   MetadataValidationError,
   Sandbox,
   SandboxNotFoundError,
+  type SandboxStatus,
   Sandbox as SdkDefault,
 } from '@sandboxd/sdk';
 import { Sandbox as E2bSandbox } from 'e2b';
@@ -112,6 +114,57 @@ describe('@sandboxd/sdk Sandbox: id, status, keepAlive, metadata, list', needsSa
       await assert.rejects(other.setMetadata({ a: 'b' }), SandboxNotFoundError);
     } finally {
       await other.kill().catch(() => undefined);
+    }
+  });
+});
+
+describe('@sandboxd/sdk Sandbox.getStatus(id) without an instance', needsSandboxHost, () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ env: { SANDBOXD_WARM_POOL: '0' } });
+    process.env.SANDBOXD_API_URL = server.url;
+    process.env.SANDBOXD_API_KEY = server.apiKey;
+  });
+  after(() => server?.stop());
+
+  test('creating while a create is under way, paused stays paused, closed after kill', async () => {
+    // Watch another client's create: its id shows up in the list (as the server's `phase`) before
+    // it answers. No warm pool here, so the create boots a sandbox: a few hundred ms to watch.
+    const tag = `creating-${Date.now()}`;
+    const creating = Sandbox.create({ timeoutMs: 60_000, metadata: { tag } });
+    let id: string | undefined;
+    let seen: SandboxStatus | undefined;
+    let settled = false;
+    void creating.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    while (!settled && seen === undefined) {
+      const res = await server.api('GET', `/v2/sandboxes?metadata=${encodeURIComponent(`tag=${tag}`)}`);
+      const listed = (await res.json()) as Array<{ sandboxID: string; phase: string }>;
+      id = listed[0]?.sandboxID;
+      if (id && listed[0]?.phase === 'creating') seen = await Sandbox.getStatus(id);
+    }
+    const made = await creating;
+    try {
+      assert.equal(seen, 'creating');
+      assert.equal(await Sandbox.getStatus(made.id), 'running');
+      assert.equal(await made.pause(), true);
+      assert.equal(await Sandbox.getStatus(made.id), 'paused');
+      assert.equal(await Sandbox.getStatus(made.id), 'paused', 'reading the status did not resume it');
+      assert.equal(await made.kill(), true);
+      assert.equal(await Sandbox.getStatus(made.id), 'closed');
+      assert.equal(await Sandbox.getStatus('inotexist000000000000'), 'closed');
+      await assert.rejects(
+        Sandbox.getStatus(made.id, { apiKey: 'e2b_0000000000000000000000000000000000000000' }),
+        AuthenticationError,
+      );
+    } finally {
+      await made.kill().catch(() => undefined);
     }
   });
 });

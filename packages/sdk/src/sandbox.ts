@@ -1,9 +1,9 @@
 import {
+  ConnectionConfig,
   type ConnectionOpts,
   Sandbox as E2bSandbox,
   type SandboxApiOpts,
   type SandboxListOpts,
-  SandboxNotFoundError,
   type SandboxOpts,
   type SandboxPaginator,
 } from 'e2b';
@@ -11,16 +11,9 @@ import { closeOnServer, DEFAULT_CLOSE_GRACE_MS } from './close.js';
 import { withSandboxdDefaults } from './config.js';
 import { type SandboxEventHandler, type SandboxEventName, SandboxEvents } from './events.js';
 import { type MetadataUpdate, writeMetadata } from './metadata.js';
+import { readStatus, type SandboxStatus } from './status.js';
 
-/**
- * A sandbox's lifecycle state as the server records it:
- * - `creating`: being provisioned (a `Sandbox` object exists only once `create` answered, so an
- *   instance never reads it; it completes the four states of the lifecycle).
- * - `running`: active (also while a pause or resume is under way).
- * - `paused`: what older docs call "Stopped" — e2b's `state: 'paused'`; `connect()` resumes it.
- * - `closed`: killed, expired or unknown to the server. Never an exception.
- */
-export type SandboxStatus = 'creating' | 'running' | 'paused' | 'closed';
+export type { SandboxStatus } from './status.js';
 
 /** e2b's list options plus the short form `{ metadata }` (same as `{ query: { metadata } }`). */
 export type SandboxdListOpts = SandboxListOpts & {
@@ -87,14 +80,17 @@ export class Sandbox extends E2bSandbox {
   }
 
   /** The server's record of this sandbox, as a {@link SandboxStatus}; a gone sandbox is `closed`. */
-  async getStatus(opts?: RequestOpts): Promise<SandboxStatus> {
-    try {
-      const info = await this.getInfo(opts);
-      return info.state === 'paused' ? 'paused' : 'running';
-    } catch (err) {
-      if (err instanceof SandboxNotFoundError) return 'closed';
-      throw err;
-    }
+  getStatus(opts?: RequestOpts): Promise<SandboxStatus> {
+    return readStatus(this.connectionConfig, this.sandboxId, opts);
+  }
+
+  /**
+   * The status of any sandbox of the team by id, without connecting (so a paused one stays
+   * paused); `creating` while another client's create is still under way.
+   */
+  static getStatus(sandboxId: string, opts?: SandboxdApiOpts): Promise<SandboxStatus> {
+    // biome-ignore lint/complexity/noThisInStatic: `this` keeps our resolveOpts (and an E2B client's bound options)
+    return readStatus(new ConnectionConfig(this.resolveOpts(opts)), sandboxId, opts);
   }
 
   /**

@@ -35,6 +35,8 @@ export function toListedSandboxWire(r: SandboxRecord) {
     diskSizeMB: r.diskSizeMiB,
     metadata: r.metadata,
     state: r.state === 'paused' ? 'paused' : 'running',
+    // Ours: the server's own state, finer than E2B's two (creating, running, pausing, paused, resuming).
+    phase: r.state,
     envdVersion: r.envdVersion,
     volumeMounts: [],
   };

@@ -73,3 +73,20 @@ test('a kill whose teardown is blocked answers 503 with Retry-After, never 500; 
   assert.equal(api.service.events.list(testTeam, { sandboxId: id, limit: 1 })[0]?.type, 'killed');
   await expectStatus(await call('DELETE', `/sandboxes/${id}`), 404);
 });
+
+test('phase: the server state beside E2B state, on the detail and in lists', async (t) => {
+  const { call } = setup(t);
+  const { sandboxID: id } = (await expectStatus(await call('POST', '/v2/sandboxes', { templateID: 'base' }), 201)) as {
+    sandboxID: string;
+  };
+  const detail = async () =>
+    (await expectStatus(await call('GET', `/sandboxes/${id}`), 200)) as Record<string, unknown>;
+  assert.deepEqual([(await detail()).state, (await detail()).phase], ['running', 'running']);
+  await expectStatus(await call('POST', `/sandboxes/${id}/pause`, {}), 204);
+  assert.deepEqual([(await detail()).state, (await detail()).phase], ['paused', 'paused']);
+  const listed = (await expectStatus(await call('GET', '/v2/sandboxes?state=paused'), 200)) as Array<{ phase: string }>;
+  assert.deepEqual(
+    listed.map((s) => s.phase),
+    ['paused'],
+  );
+});
