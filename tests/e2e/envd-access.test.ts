@@ -149,6 +149,30 @@ describe('envd ports, access tokens and signed URLs through sandboxd', needsSand
     }
   });
 
+  test('a v1 create that omits `secure` is secure: its envd refuses a request without the token', async () => {
+    const created = await server.api('POST', '/sandboxes', { templateID: 'base' });
+    assert.equal(created.status, 201);
+    const body = (await created.json()) as { sandboxID: string; envdAccessToken?: string };
+    try {
+      assert.ok(body.envdAccessToken, 'v1 without `secure` returns an envd token (issue #12)');
+      const list = (token?: string) =>
+        fetch(`${server.url}/process.Process/List`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'connect-protocol-version': '1',
+            'e2b-sandbox-id': body.sandboxID,
+            ...(token ? { 'x-access-token': token } : {}),
+          },
+          body: '{}',
+        });
+      assert.equal((await list()).status, 401, 'knowing the id is not enough');
+      assert.equal((await list(body.envdAccessToken)).status, 200);
+    } finally {
+      await server.api('DELETE', `/sandboxes/${body.sandboxID}`);
+    }
+  });
+
   test('signed upload and download URLs work from a plain fetch with no headers', async () => {
     const other = await Sandbox.create();
     try {

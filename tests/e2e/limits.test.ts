@@ -76,7 +76,7 @@ describe('plans, quotas and rate limits', needsSandboxHost, () => {
     assert.ok(Array.isArray(items));
     const other = await server.api('GET', '/v2/sandboxes');
     assert.equal(other.status, 200, "one key's limit does not touch another key");
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await (await server.api('GET', '/metrics')).text();
     assert.match(metrics, /sandboxd_rate_limited_requests_total [1-9]/);
   });
 });

@@ -44,7 +44,7 @@ class PoolGate {
   constructor(server: TestServer) {
     this.#polling = (async () => {
       while (!this.#stopped) {
-        const text = await (await fetch(`${server.url}/metrics`)).text().catch(() => '');
+        const text = await (await server.api('GET', '/metrics')).text().catch(() => '');
         this.#ready = Number(/^sandboxd_warm_pool_ready\{template="base"\} (\d+)/m.exec(text)?.[1] ?? 0);
         await sleep(pollMs);
       }

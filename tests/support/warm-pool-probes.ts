@@ -13,7 +13,7 @@ export function servedWarm(logs: string[], sandboxId: string): boolean | undefin
 
 /** Ready sandboxes of each template's pool, from the labelled gauge. */
 export async function poolReady(server: TestServer): Promise<Record<string, number>> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const text = await (await server.api('GET', '/metrics')).text();
   const ready: Record<string, number> = {};
   for (const m of text.matchAll(/^sandboxd_warm_pool_ready\{template="([^"]+)"\} (\d+)$/gm)) {
     ready[m[1] ?? ''] = Number(m[2]);

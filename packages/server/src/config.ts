@@ -18,6 +18,8 @@ export interface Config {
   domain: string | undefined;
   /** A key to register for the default team at start (`SANDBOXD_API_KEY`). */
   apiKey: string | undefined;
+  /** A bearer token that may scrape `/metrics` besides the default team's keys (`SANDBOXD_METRICS_TOKEN`). */
+  metricsToken?: string | undefined;
   /** Machine-wide state shared by every data dir (`SANDBOXD_MACHINE_DIR`, default /var/lib/sandboxd). */
   machineDir: string;
   templatesDir: string;
@@ -160,6 +162,7 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
     dataDir,
     domain: pick('domain', 'SANDBOXD_DOMAIN'),
     apiKey,
+    metricsToken: env.SANDBOXD_METRICS_TOKEN?.trim() || undefined,
     machineDir: path.resolve(machineDir),
     templatesDir,
     snapshotsDir: defaultSnapshotsDir(templatesDir),

@@ -2,6 +2,7 @@ import { type Clock, type Logger, SandboxdError } from '@sandboxd/common';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate } from '../auth/api-keys.js';
+import { authorizeMetrics } from '../auth/metrics-access.js';
 import { RateLimiter } from '../auth/rate-limiter.js';
 import type { Config } from '../config.js';
 import type { SandboxService } from '../lifecycle/sandbox-service.js';
@@ -27,7 +28,7 @@ export interface ApiDeps {
   publicDomain: () => string;
 }
 
-/** The control-plane REST API. Public routes first; everything else needs an API key. */
+/** The control-plane REST API. `/health` is public, `/metrics` the operator's; everything else needs an API key. */
 export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const log = deps.logger.child({ component: 'api' });
@@ -38,7 +39,12 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   });
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
+  // Server-wide counters: the operator's (a default-team key or SANDBOXD_METRICS_TOKEN), not a tenant's.
   app.get('/metrics', async (c) => {
+    authorizeMetrics(deps.store, deps.config.metricsToken, {
+      apiKey: c.req.header('x-api-key'),
+      authorization: c.req.header('authorization'),
+    });
     c.header('Content-Type', deps.metrics.registry.contentType);
     return c.body(await deps.metrics.registry.metrics());
   });

@@ -21,7 +21,7 @@ export function mountSandboxRoutes(
 ) {
   const maxListLimit = 100;
 
-  const create = (secureByDefault: boolean) => async (c: Context<ApiEnv>) => {
+  const create = (mayOptOutOfSecure: boolean) => async (c: Context<ApiEnv>) => {
     const raw = await jsonBody(c);
     const body = parseInput(schemas.newSandbox, raw);
     const team = c.get('team');
@@ -34,7 +34,9 @@ export function mountSandboxRoutes(
         timeoutSeconds: body.timeout ?? config.sandbox.defaultTimeoutSeconds,
         metadata: body.metadata ?? {},
         envVars: body.envVars ?? {},
-        secure: secureByDefault || body.secure === true,
+        // Every sandbox's envd needs its access token unless a v1 client says `secure: false` itself
+        // (the option older SDKs had); omitting the field is secure, as E2B's API is for both.
+        secure: !(mayOptOutOfSecure && body.secure === false),
         allowInternetAccess: body.allow_internet_access ?? true,
         // SDK: lifecycle.onTimeout 'pause' → autoPause; { action: 'pause', keepMemory } → autoPauseMemory.
         autoPause: body.autoPause ?? false,
@@ -46,8 +48,8 @@ export function mountSandboxRoutes(
     });
     return c.json(answer.body, answer.status as 201);
   };
-  app.post('/sandboxes', create(false));
-  app.post('/v2/sandboxes', create(true));
+  app.post('/sandboxes', create(true));
+  app.post('/v2/sandboxes', create(false));
 
   app.get('/v2/sandboxes', (c) => {
     const query = parseListQuery(c.get('team').id, c.req.query(), maxListLimit);
