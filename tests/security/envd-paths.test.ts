@@ -93,6 +93,34 @@ describe('envd file paths cannot leave the sandbox', needsSandboxHost, () => {
     assert.equal(await sbx.files.read(outside).catch(() => ''), 'x');
   });
 
+  test('as root too: reads, listings and writes through planted symlinks and /proc/*/root stay inside', async () => {
+    const asRoot = { user: 'root' as const };
+    const file = path.join(secretDir, 'secret.txt');
+    // Planted by root, aimed at the host's view of things: a host dir, the host root via /proc, the db.
+    await sbx.commands.run(
+      `ln -sfn ${secretDir} /root/r-dir && ln -sfn /proc/1/root /root/r-proc && ln -sfn ${server.dataDir} /root/r-data`,
+      asRoot,
+    );
+    const readsAsRoot = async (p: string) =>
+      sbx.files.read(p, asRoot).then(
+        (text) => text.includes(secret) || text.includes('SQLite format'),
+        () => false,
+      );
+    for (const p of [...hostPaths(), '/root/r-dir/secret.txt', `/root/r-proc${file}`, '/root/r-data/sandboxd.db']) {
+      assert.equal(await readsAsRoot(p), false, `root reads ${p}`);
+    }
+    for (const dir of ['/root/r-dir', `/root/r-proc${secretDir}`, '/root/r-data', `/proc/1/root${server.dataDir}`]) {
+      const names = (await sbx.files.list(dir, asRoot).catch(() => [])).map((e) => e.name);
+      assert.ok(!names.includes('secret.txt') && !names.includes('sandboxd.db'), `root lists ${dir}: ${names}`);
+    }
+    await sbx.files.write('/root/r-dir/root-pwned.txt', 'x', asRoot).catch(() => {});
+    await sbx.files.write(`/root/r-proc${secretDir}/root-pwned.txt`, 'x', asRoot).catch(() => {});
+    await sbx.files.write('/root/r-data/root-pwned.txt', 'x', asRoot).catch(() => {});
+    await sbx.files.remove('/root/r-dir/secret.txt', asRoot).catch(() => {});
+    assert.deepEqual(fs.readdirSync(secretDir), ['secret.txt'], 'nothing appeared on or vanished from the host');
+    assert.ok(!fs.readdirSync(server.dataDir).includes('root-pwned.txt'), 'the data dir is untouched');
+  });
+
   test('watching and uploading via signed URLs to host paths stay inside too', async () => {
     const events: string[] = [];
     const watcher = await sbx.files
