@@ -60,12 +60,12 @@ switch (verb) {
       process.stdout.write('[lint] biome + tsc\n');
       status = run('npm', ['run', '--silent', 'lint']);
       if (status !== 0) process.exit(status);
-      // Generated files (protocol code, the SDK's API reference) must be exactly what
+      // Generated files (protocol code, the SDK's API reference, the OpenAPI description) must be exactly what
       // `npm run gen` makes from their sources: changed, added or deleted ones all count.
       process.stdout.write('[gen] generated files are up to date\n');
       status = run('npm', ['run', '--silent', 'gen']);
       if (status === 0) {
-        const generated = ['packages/protocol/src/gen', 'packages/sdk/docs/api'];
+        const generated = ['packages/protocol/src/gen', 'packages/sdk/docs/api', 'docs/openapi.json'];
         const drift = spawnSync('git', ['status', '--porcelain', '--', ...generated], { cwd: root, encoding: 'utf8' });
         status = drift.status ?? 1;
         if (status === 0 && drift.stdout.trim() !== '') {

@@ -3,13 +3,18 @@
  * - packages/protocol/src/gen from the reviewed .proto files (buf runs the locally installed
  *   protoc-gen-es, found through node_modules/.bin on PATH);
  * - packages/sdk/docs/api, the SDK's typed API reference, from its TypeScript and doc comments
- *   (typedoc with its markdown plugin, configured in packages/sdk/typedoc.json).
+ *   (typedoc with its markdown plugin, configured in packages/sdk/typedoc.json);
+ * - docs/openapi.json, the control-plane API's OpenAPI description, from the route schemas
+ *   (packages/server/src/api/openapi.ts), with the default configuration's limits.
  * The output depends only on the versions pinned in package-lock.json. `npm test` runs this and
  * then `git diff --exit-code` on both, so generated files can never drift from their source.
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildOpenApi } from '../packages/server/src/api/openapi.js';
+import { loadConfig } from '../packages/server/src/config.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const binDir = path.join(root, 'node_modules/.bin');
@@ -31,3 +36,7 @@ function run(what: string, command: string, args: string[], cwd: string): void {
 run('packages/protocol/src/gen', 'buf', ['generate'], 'packages/protocol');
 // --logLevel Warn: typedoc's info lines are noise here; warnings (an undocumented export) are not.
 run('packages/sdk/docs/api', 'typedoc', ['--logLevel', 'Warn', '--treatWarningsAsErrors'], 'packages/sdk');
+
+const openApi = buildOpenApi(loadConfig({ env: {}, argv: [], repoRoot: root }));
+fs.writeFileSync(path.join(root, 'docs/openapi.json'), `${JSON.stringify(openApi, null, 2)}\n`);
+process.stdout.write('generated docs/openapi.json\n');

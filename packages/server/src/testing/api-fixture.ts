@@ -3,13 +3,14 @@ import type { Hono } from 'hono';
 import { createApi } from '../api/app.js';
 import type { ApiEnv } from '../api/request.js';
 import { generateApiKey, registerApiKey } from '../auth/api-keys.js';
-import { loadConfig } from '../config.js';
+import { type Config, loadConfig } from '../config.js';
 import { createMetrics } from '../metrics/registry.js';
 import type { Team } from '../store/store.js';
 import { openServiceFixture, type ServiceFixture, testTeam } from './service-fixture.js';
 
 export interface ApiFixture extends ServiceFixture {
   app: Hono<ApiEnv>;
+  config: Readonly<Config>;
   apiKey: string;
   /** One request through the real API stack (auth, rate limit, routes, error mapping). */
   request(path: string, init?: RequestInit): Promise<Response>;
@@ -40,6 +41,7 @@ export function openApiFixture(
   return {
     ...fixture,
     app,
+    config,
     apiKey,
     request: async (path, init = {}) =>
       app.request(path, { ...init, headers: { 'x-api-key': apiKey, ...(init.headers as Record<string, string>) } }),
