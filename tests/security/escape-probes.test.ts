@@ -96,10 +96,12 @@ describe('escape probes inside a real sandbox', needsSandboxHost, () => {
     const hostV4 = aV4.replace(/\.(\d+)$/, (_, last: string) => `.${Number(last) - 1}`);
     const port = (listener.address() as net.AddressInfo).port;
     const apiPort = Number(new URL(server.url).port);
-    const hostV6 = Object.values(os.networkInterfaces())
-      .flat()
-      .filter((i) => i && i.family === 'IPv6' && !i.internal && !i.address.startsWith('fe80'))
-      .map((i) => i?.address ?? '');
+    const hostAddresses = (family: 'IPv4' | 'IPv6') =>
+      Object.values(os.networkInterfaces())
+        .flat()
+        .filter((i) => i && i.family === family && !i.internal && !i.address.startsWith('fe80'))
+        .filter((i) => i && !i.address.startsWith('10.200.'))
+        .map((i) => i?.address ?? '');
     type Target = [name: string, family: 4 | 6, address: string, port: number];
     const targets: Target[] = [
       ['host service via the host veth (IPv4)', 4, hostV4, port],
@@ -108,11 +110,18 @@ describe('escape probes inside a real sandbox', needsSandboxHost, () => {
       ['host service on ::1 (the sandbox has its own)', 6, '::1', port],
       ['other sandbox envd (IPv4)', 4, bV4, 49983],
       ...(bV6 ? [['other sandbox envd (IPv6)', 6, `${bV6}%eth0`, 49983] as Target] : []),
-      ...hostV6.slice(0, 1).map((addr): Target => ['host service on a host IPv6 address', 6, addr, port]),
+      // The host's own addresses (traffic to them stays on this machine): no route leads there.
+      ...hostAddresses('IPv4')
+        .slice(0, 1)
+        .map((addr): Target => ['host service on a host IPv4 address', 4, addr, port]),
+      ...hostAddresses('IPv6')
+        .slice(0, 1)
+        .map((addr): Target => ['host service on a host IPv6 address', 6, addr, port]),
     ];
     const config = {
       hostFile: path.join(hostDir, 'secret.txt'),
       dataDir: server.dataDir,
+      hostV4,
       hostToken: server.dataDir,
       foreignToken,
       foreignPids: [

@@ -1,7 +1,7 @@
 """Escape probes, run inside a sandbox (as root and as `user`) by escape-probes.test.ts.
 
-The environment variable PROBE_CONFIG is JSON: {"hostFile", "dataDir", "foreignPids": [..], "foreignToken", "hostToken",
-"targets": [[name, family, address, port], ..]}. Every probe prints one JSON line
+The environment variable PROBE_CONFIG is JSON: {"hostFile", "dataDir", "hostV4", "foreignPids",
+"foreignToken", "hostToken", "targets": [[name, family, address, port], ..]}. Every probe prints one JSON line
 {"probe", "denied", "detail"}: `denied` is false only when the attempt worked.
 Syscalls go through libc's syscall(2) with x86_64 numbers and arguments a permitted call would
 accept, so that only the permission (capabilities, seccomp, namespaces) decides the outcome.
@@ -112,6 +112,28 @@ for label, pid in cfg["foreignPids"]:
     iov_l = struct.pack("PN", ctypes.addressof(local), 8)
     iov_r = struct.pack("PN", 0x400000, 8)
     sys_call(f"process_vm_readv {label}", 310, pid, ctypes.c_char_p(iov_l), 1, ctypes.c_char_p(iov_r), 1, 0)
+
+# --- the classic chroot break-out (root has CAP_SYS_CHROOT): it ends at the sandbox's own root
+def chroot_breakout():
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.makedirs("/tmp/probe-jail", exist_ok=True)
+            os.chroot("/tmp/probe-jail")
+            for _ in range(64):
+                os.chdir("..")
+            os.chroot(".")
+            read_file(host_file)
+            os._exit(0)
+        except OSError as e:
+            os._exit(100 + (e.errno or 0) % 100)
+    status = os.waitpid(pid, 0)[1] >> 8
+    if status == 0:
+        return "read the host file after breaking out"
+    raise OSError(status - 100 if status >= 100 else errno.EPERM, "stayed inside")
+
+
+attempt("chroot break-out, then read the host file", chroot_breakout)
 
 # --- devices and mounts ----------------------------------------------------------------------
 S_IFBLK, S_IFCHR = 0o060000, 0o020000
@@ -233,6 +255,22 @@ def connect(family, address, port):
         raise OSError(errno.ETIMEDOUT, "timed out")
     finally:
         s.close()
+
+
+def ip(args):
+    """The `ip` tool (netlink): denied when it exits non-zero (it needs CAP_NET_ADMIN)."""
+    status = os.system(f"ip {args} >/dev/null 2>&1")
+    if status != 0:
+        raise OSError(errno.EPERM, f"ip exited {status >> 8}")
+    return "changed"
+
+
+host_v4 = cfg["hostV4"]
+attempt("add a default route via the host", lambda: ip(f"route add default via {host_v4}"))
+attempt("add another sandbox's address to eth0", lambda: ip("addr add 10.200.0.6/30 dev eth0"))
+attempt("change eth0's MAC address", lambda: ip("link set dev eth0 address 02:00:00:00:00:99"))
+attempt("create a new interface (dummy)", lambda: ip("link add probe0 type dummy"))
+attempt("add a policy routing rule", lambda: ip("rule add from all lookup 100"))
 
 
 for name, family, address, port in cfg["targets"]:
