@@ -56,9 +56,8 @@ export const operations: readonly Operation[] = [
   {
     method: 'get',
     path: '/metrics',
-    summary: 'Prometheus metrics',
+    summary: 'Prometheus metrics (a default-team key, or Authorization: Bearer SANDBOXD_METRICS_TOKEN)',
     ok: { 200: 'metrics' },
-    public: true,
     produces: 'text/plain',
   },
   {
