@@ -148,6 +148,13 @@ const restCases: RestCase[] = [
 ];
 
 const rpcCases: RpcCase[] = [
+  {
+    // Across filesystems a move copies: fs.cp refuses a directory onto a device file (found by tests/fuzz).
+    name: 'move a directory onto /dev/zero',
+    method: 'filesystem.Filesystem/Move',
+    body: { source: '/tmp/hostile', destination: '/dev/zero' },
+    code: 'invalid_argument',
+  },
   { name: 'remove /', method: 'filesystem.Filesystem/Remove', body: { path: '/' }, code: 'failed_precondition' },
   {
     name: 'remove /proc',

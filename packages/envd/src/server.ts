@@ -14,6 +14,7 @@ import { sendError, sendJson } from './http/errors.js';
 import { handleFiles } from './http/files-route.js';
 import { handleInit } from './http/init-route.js';
 import { handlePortTunnel } from './ports/port-tunnel.js';
+import { guardBinaryRequest } from './rpc/binary-request-guard.js';
 import { filesystemService } from './rpc/filesystem/filesystem-service.js';
 import { envdInterceptor } from './rpc/interceptor.js';
 import { processService } from './rpc/process/process-service.js';
@@ -83,7 +84,12 @@ export function createEnvd(config: EnvdConfig, log: Logger): Envd {
       sendError(res, refused, log, refused.code === 'METHOD_NOT_ALLOWED' ? { allow: 'POST' } : {});
       return;
     }
-    rpc(req, res);
+    void guardBinaryRequest(req, res, url.pathname, config.accessToken).then(
+      (answered) => {
+        if (!answered) rpc(req, res);
+      },
+      (err: unknown) => sendError(res, err, log),
+    );
   });
   server.on('connect', (req, socket, head) => {
     // A warm-pool sandbox nobody owns yet serves no ports either.

@@ -35,6 +35,21 @@ const byCode: Record<string, [ErrorCode, (p: string) => string]> = {
   // A gzip request body that is not gzip: zlib's codes.
   Z_DATA_ERROR: ['INVALID_REQUEST', () => 'the request body is not valid gzip'],
   Z_BUF_ERROR: ['INVALID_REQUEST', () => 'the request body is truncated gzip'],
+  // fs.cp's own checks (a move across filesystems copies): what cannot be copied onto what.
+  ERR_FS_CP_DIR_TO_NON_DIR: [
+    'INVALID_REQUEST',
+    (p) => `cannot replace '${p}', which is not a directory, with a directory`,
+  ],
+  ERR_FS_CP_NON_DIR_TO_DIR: ['INVALID_REQUEST', (p) => `cannot replace the directory '${p}' with a file`],
+  ERR_FS_CP_EINVAL: ['INVALID_REQUEST', (p) => `cannot copy a directory into itself ('${p}')`],
+  ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY: [
+    'INVALID_REQUEST',
+    (p) => `cannot copy a symlink onto its own subdirectory ('${p}')`,
+  ],
+  ERR_FS_CP_FIFO_PIPE: ['INVALID_REQUEST', (p) => `cannot copy the named pipe '${p}'`],
+  ERR_FS_CP_SOCKET: ['INVALID_REQUEST', (p) => `cannot copy the socket '${p}'`],
+  ERR_FS_CP_UNKNOWN: ['INVALID_REQUEST', (p) => `cannot copy '${p}': not a regular file, directory or symlink`],
+  ERR_FS_EISDIR: ['INVALID_REQUEST', (p) => `path '${p}' is a directory`],
   // The client went away mid-upload.
   ECONNRESET: ['INVALID_REQUEST', (p) => `the upload of '${p}' was cut off`],
   ERR_STREAM_PREMATURE_CLOSE: ['INVALID_REQUEST', (p) => `the upload of '${p}' was cut off`],

@@ -152,3 +152,68 @@ test('a client that does not read pauses the process instead of growing envd (ba
   }
   assert.equal(received, total);
 });
+
+test(
+  'binary bodies that are not valid protobuf are invalid_argument, unary and streamed; never internal',
+  needsRoot,
+  async (t) => {
+    const envd = await startEnvd(t, { accessToken: 'tok' });
+    const headers = { 'connect-protocol-version': '1', 'x-access-token': 'tok' };
+    const garbage = Buffer.from([0x00, 0xff, 0x07]);
+    const unary = await fetch(`${envd.url}/filesystem.Filesystem/Stat`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/proto' },
+      body: garbage,
+    });
+    assert.equal(unary.status, 400);
+    const body = (await unary.json()) as { code: string; message: string };
+    assert.equal(body.code, 'invalid_argument');
+    assert.match(body.message, /not a valid filesystem\.StatRequest/);
+
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, garbage.length]), garbage]);
+    for (const streamBody of [frame, frame.subarray(0, 3), Buffer.concat([Buffer.from([7, 0, 0, 0, 0])])]) {
+      const streamed = await fetch(`${envd.url}/process.Process/Start`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/connect+proto' },
+        body: streamBody,
+      });
+      assert.equal(streamed.status, 200);
+      const messages = parseEnvelopes(Buffer.from(await streamed.arrayBuffer()));
+      assert.equal(messages.length, 1);
+      assert.equal(messages[0]?.flags, 2);
+      assert.equal((messages[0]?.json.error as { code?: string } | undefined)?.code, 'invalid_argument');
+    }
+
+    // Without the token the body is not looked at: the same refusal as for any call.
+    const stranger = await fetch(`${envd.url}/filesystem.Filesystem/Stat`, {
+      method: 'POST',
+      headers: { 'connect-protocol-version': '1', 'content-type': 'application/proto' },
+      body: garbage,
+    });
+    assert.equal(stranger.status, 401);
+    assert.equal(((await stranger.json()) as { code: string }).code, 'unauthenticated');
+
+    // A valid binary request still goes through, read back from what the guard consumed.
+    const client = createClient(
+      Process,
+      createConnectTransport({
+        baseUrl: envd.url,
+        httpVersion: '1.1',
+        useBinaryFormat: true,
+        interceptors: [
+          (next) => (req) => {
+            req.header.set('x-access-token', 'tok');
+            return next(req);
+          },
+        ],
+      }),
+    );
+    let out = '';
+    for await (const res of client.start({ process: { cmd: '/bin/echo', args: ['through'] } })) {
+      const event = res.event?.event;
+      if (event?.case === 'data' && event.value.output.case === 'stdout') out += Buffer.from(event.value.output.value);
+    }
+    assert.equal(out, 'through\n');
+    assert.deepEqual((await client.list({})).processes, []);
+  },
+);
