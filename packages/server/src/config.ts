@@ -20,6 +20,12 @@ export interface Config {
   apiKey: string | undefined;
   /** A bearer token that may scrape `/metrics` besides the default team's keys (`SANDBOXD_METRICS_TOKEN`). */
   metricsToken?: string | undefined;
+  /**
+   * Fault injection for the crash tests (`SANDBOXD_FAULT_CRASH_AT`): the server SIGKILLs itself
+   * just before the runtime starts this step of an operation (e.g. `pause:checkpoint`,
+   * `teardown:unmount`, `runc-run`). Never set it in production.
+   */
+  faultCrashAt?: string | undefined;
   /** Machine-wide state shared by every data dir (`SANDBOXD_MACHINE_DIR`, default /var/lib/sandboxd). */
   machineDir: string;
   templatesDir: string;
@@ -163,6 +169,7 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
     domain: pick('domain', 'SANDBOXD_DOMAIN'),
     apiKey,
     metricsToken: env.SANDBOXD_METRICS_TOKEN?.trim() || undefined,
+    faultCrashAt: env.SANDBOXD_FAULT_CRASH_AT?.trim() || undefined,
     machineDir: path.resolve(machineDir),
     templatesDir,
     snapshotsDir: defaultSnapshotsDir(templatesDir),

@@ -94,6 +94,7 @@ async function start(
     envdBundlePath: config.envdBundlePath,
     runDir: config.runDir,
     logger: logger.child({ component: 'runtime' }),
+    ...(config.faultCrashAt ? { beforeStep: crashBefore(config.faultCrashAt, logger) } : {}),
   });
   await runtime.init();
   checkpoint();
@@ -229,4 +230,13 @@ function listen(server: http.Server, host: string, port: number): Promise<void> 
       resolve();
     });
   });
+}
+
+/** The crash tests' fault: die as a power cut would, just before the runtime takes `step`. */
+function crashBefore(step: string, logger: Logger) {
+  return (current: string, sandboxId: string) => {
+    if (current !== step) return;
+    logger.warn('fault injection: SIGKILL', { step, sandboxId });
+    process.kill(process.pid, 'SIGKILL');
+  };
 }

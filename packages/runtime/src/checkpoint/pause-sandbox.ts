@@ -42,6 +42,8 @@ export async function pauseSandbox(input: PauseInput): Promise<PausedSandbox> {
     await timer.step('freeze', () => freezeForDump(sandboxId, log));
     try {
       await timer.step('images-dir', async () => {
+        // A dump cut short by a crash of the server (CRIU killed with it) left its partial images.
+        await removeTree(paths.imagesPartial);
         await fs.mkdir(paths.imagesPartial);
         await shareImagesDir(paths.imagesPartial, record.uidBase);
       });

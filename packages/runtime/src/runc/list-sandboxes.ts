@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { thawSandbox } from '../cgroups/freezer.js';
 import { readPauseRecord } from '../checkpoint/pause-record.js';
 import type { RuntimeSandbox } from '../runtime.js';
 import type { RuncCli } from './runc-cli.js';
@@ -21,10 +22,16 @@ export async function listSandboxes(o: {
     const paths = o.paths(id);
     const record = await readRecord(paths.dir);
     if (!record) continue;
-    const state = states.get(id);
+    let state = states.get(id);
     // A container wins over a pause record: a resume that crashed after the restore but
     // before its commit left a running sandbox.
     const paused = state?.status === 'running' ? undefined : await readPauseRecord(paths.pauseRecord);
+    if (state?.status === 'paused' && !paused) {
+      // Frozen with no pause record: a pause died before its dump finished (the server was
+      // killed mid-way). Nothing was taken from the processes, so thawed they simply run on.
+      await thawSandbox(id);
+      state = { ...state, status: 'running' };
+    }
     sandboxes.push({
       sandboxId: id,
       address: record.address,
