@@ -13,7 +13,7 @@ commands:
   setup    install and build what sandboxd needs on this machine (idempotent)
   doctor   report what is missing and how to fix it
   template build <name>…   build built-in templates (base, python-data-science, code-interpreter-v1) and their parents
-  team     create|set <id> [--plan base|pro] [--max-concurrent N] [--max-runtime S] | list
+  team     create|set <id> [--plan base|pro] [--max-concurrent N] [--max-runtime S] [--max-paused N] [--max-disk-mib M] | list
   key      create --team <id> [--rate-limit N]   (prints a new API key for the team)
 
 flags (serve): --port <n> --host <addr> --data-dir <dir> --domain <name> --log-level <level>

@@ -48,6 +48,8 @@ export const errorCatalog = {
     message: 'the sandbox is stopped but its teardown is incomplete; kill it again, or the next start-up finishes it',
   },
   CAPACITY_EXHAUSTED: { kind: 'exhausted', message: 'no capacity left' },
+  /** The host's free space (less its reserve) cannot hold what a create or a pause may write. */
+  STORAGE_EXHAUSTED: { kind: 'insufficient-storage', message: 'not enough free disk space on the host' },
   RATE_LIMITED: { kind: 'exhausted', message: 'too many requests for this API key' },
   NOT_IMPLEMENTED: { kind: 'unimplemented', message: 'not implemented yet' },
   BODY_TOO_LARGE: { kind: 'invalid', message: 'request body too large' },

@@ -160,6 +160,11 @@ export interface SandboxRuntime {
    * paused sandbox has no container, and one missing from `keep` is deleted with its images.
    */
   sweep(keep: ReadonlySet<string>): Promise<string[]>;
+  /**
+   * The sandbox's disk image: its size, and the bytes it holds on the host (it is sparse: it grows
+   * as the sandbox writes, up to its size). Undefined for an unknown sandbox. Optional.
+   */
+  diskUsage?(sandboxId: string): Promise<{ sizeBytes: number; allocatedBytes: number } | undefined>;
   /** Cgroup usage, for metrics and `getMetrics`. */
   stats(sandboxId: string): Promise<{ memoryBytes: number; cpuUsageNs: number; pids: number } | undefined>;
   /**

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { defaultSnapshotsDir } from '@sandboxd/runtime';
+import type { DiskAdmissionPolicy } from './lifecycle/host-storage.js';
+import type { TeamLimits } from './store/store.js';
 import { isPlanName, plans } from './teams/plans.js';
 import { defaultWarmPoolSizes, parseWarmPoolSizes, type WarmPoolSizes } from './warm-pool-config.js';
 
@@ -37,7 +39,13 @@ export interface Config {
   envdBundlePath: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** The default team's plan and limits, applied at every start (the config is their source of truth). */
-  defaultTeam: { plan: string; maxConcurrentSandboxes: number; maxRuntimeSeconds: number };
+  defaultTeam: TeamLimits & { plan: string };
+  /**
+   * Admission against the host's free space on the data dir's filesystem: `reserveMiB` is never
+   * planned for (`SANDBOXD_DISK_RESERVE_MIB`); `admission` says how running sandboxes' sparse
+   * disks count (`SANDBOXD_DISK_ADMISSION`, see DiskAdmissionPolicy).
+   */
+  storage: { reserveMiB: number; admission: DiskAdmissionPolicy };
   /** Per API key token bucket; a key's own rate (set with `sandboxd key create`) beats the default. */
   rateLimit: {
     /** Requests per second for keys without their own rate; 0 turns rate limiting off. */
@@ -154,6 +162,15 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
   }
   const maxConcurrentSandboxes = intEnv('SANDBOXD_MAX_CONCURRENT_SANDBOXES', plan.maxConcurrentSandboxes, 1, 100_000);
   const maxRuntimeSeconds = intEnv('SANDBOXD_MAX_RUNTIME_SECONDS', plan.maxRuntimeSeconds, 1, maxTimeoutSeconds);
+  const maxPausedSandboxes = intEnv('SANDBOXD_MAX_PAUSED_SANDBOXES', plan.maxPausedSandboxes, 1, 1_000_000);
+  const maxDiskMiB = intEnv('SANDBOXD_MAX_TEAM_DISK_MIB', plan.maxDiskMiB, 1, 1 << 30);
+  // 64 MiB: the smallest ext4 with a journal that still holds a sandbox's first writes.
+  const diskSizeMiB = intEnv('SANDBOXD_SANDBOX_DISK_MIB', 10240, 64, 1 << 24);
+  const reserveMiB = intEnv('SANDBOXD_DISK_RESERVE_MIB', 2048, 0, 1 << 30);
+  const admission = env.SANDBOXD_DISK_ADMISSION?.trim() || 'headroom';
+  if (admission !== 'headroom' && admission !== 'strict') {
+    problems.push(`SANDBOXD_DISK_ADMISSION must be headroom or strict, got '${admission}'`);
+  }
   const requestsPerSecond = intEnv('SANDBOXD_RATE_LIMIT', 100, 0, 1_000_000);
   const burstSeconds = intEnv('SANDBOXD_RATE_BURST_SECONDS', 3, 1, 3600);
 
@@ -177,14 +194,15 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
     runDir: path.resolve(env.SANDBOXD_RUN_DIR ?? '/run/sandboxd'),
     envdBundlePath: path.join(repoRoot, 'packages/envd/dist/envd.mjs'),
     logLevel: logLevel as Config['logLevel'],
-    defaultTeam: { plan: planName, maxConcurrentSandboxes, maxRuntimeSeconds },
+    defaultTeam: { plan: planName, maxConcurrentSandboxes, maxRuntimeSeconds, maxPausedSandboxes, maxDiskMiB },
+    storage: { reserveMiB, admission: admission as DiskAdmissionPolicy },
     rateLimit: { requestsPerSecond, burstSeconds },
     sandbox: {
       defaultTimeoutSeconds: 300,
       maxTimeoutSeconds,
       cpuCount,
       memoryMiB,
-      diskSizeMiB: 10240,
+      diskSizeMiB,
       pids,
       warmPool: { ...warmPool },
     },

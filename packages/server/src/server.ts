@@ -10,6 +10,7 @@ import { bootstrapApiKey } from './api-key-bootstrap.js';
 import type { Config } from './config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { closeHttpServer, createHttpFront } from './http-front.js';
+import { HostStorage, MiB } from './lifecycle/host-storage.js';
 import { SandboxService } from './lifecycle/sandbox-service.js';
 import { WarmPools } from './lifecycle/warm-pools.js';
 import { createMetrics } from './metrics/registry.js';
@@ -115,8 +116,25 @@ async function start(
   });
   // Pool sandboxes belong to nobody: none may outlive the server, including those still starting.
   scope.defer('kill the warm pools', () => pools.close());
+  // Disks and pause images live under the data dir: its filesystem's free space is what admits.
+  const storage = new HostStorage({
+    dir: config.dataDir,
+    reserveBytes: config.storage.reserveMiB * MiB,
+    policy: config.storage.admission,
+    committedGrowth: async () => {
+      const growing = store.sandboxesInStates(['creating', 'running', 'resuming']);
+      const grows = await Promise.all(
+        growing.map(async (r) => {
+          const used = (await runtime.diskUsage(r.id))?.allocatedBytes ?? 0;
+          return Math.max(0, r.diskSizeMiB * MiB - used);
+        }),
+      );
+      return grows.reduce((a, b) => a + b, 0);
+    },
+  });
   // Metrics first: the service reports expiries into them; they read the service lazily.
   const metrics = createMetrics({
+    storage: () => storage.figures(),
     runningSandboxes: () => service.runningCount(),
     warmPoolReady: () => pools.readyCounts(),
     eventStreams: () => service.events.subscriberCount(),
@@ -129,6 +147,7 @@ async function start(
     limits,
     resolveTemplate: (id) => resolveTemplate(config.templatesDir, id),
     pools,
+    storage,
     hooks: {
       expired: (ms) => metrics.expiryLatenessSeconds.observe(ms / 1000),
       paused: (ms, memory) => metrics.pauseSeconds.observe({ memory: String(memory) }, ms / 1000),

@@ -25,6 +25,8 @@ export function parseTeamFlags(args: string[]): {
     if (arg === '--plan') change.plan = value();
     else if (arg === '--max-concurrent') change.maxConcurrentSandboxes = Number(value());
     else if (arg === '--max-runtime') change.maxRuntimeSeconds = Number(value());
+    else if (arg === '--max-paused') change.maxPausedSandboxes = Number(value());
+    else if (arg === '--max-disk-mib') change.maxDiskMiB = Number(value());
     else if (arg === '--rate-limit') rate = Number(value());
     else if (arg === '--team') team = value();
     else if (arg.startsWith('--')) throw new Error(`unknown flag ${arg}`);
@@ -41,7 +43,8 @@ export function team(config: Readonly<Config>, args: string[]): number {
     if (verb === 'list') {
       for (const t of admin.listTeams()) {
         process.stdout.write(
-          `${t.id}\tplan=${t.plan}\tmax-concurrent=${t.maxConcurrentSandboxes}\tmax-runtime=${t.maxRuntimeSeconds}s\n`,
+          `${t.id}\tplan=${t.plan}\tmax-concurrent=${t.maxConcurrentSandboxes}\tmax-runtime=${t.maxRuntimeSeconds}s` +
+            `\tmax-paused=${t.maxPausedSandboxes}\tmax-disk=${t.maxDiskMiB}MiB\n`,
         );
       }
       return 0;
@@ -49,7 +52,8 @@ export function team(config: Readonly<Config>, args: string[]): number {
     const [id] = positional;
     if ((verb !== 'create' && verb !== 'set') || !id) {
       process.stderr.write(
-        'usage: sandboxd team create|set <id> [--plan base|pro] [--max-concurrent N] [--max-runtime SECONDS]\n       sandboxd team list\n',
+        'usage: sandboxd team create|set <id> [--plan base|pro] [--max-concurrent N] [--max-runtime SECONDS]\n' +
+          '         [--max-paused N] [--max-disk-mib MIB]\n       sandboxd team list\n',
       );
       return 2;
     }

@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isSandboxId, type Logger, SandboxdError } from '@sandboxd/common';
 import { readSandboxStats } from '../cgroups/cgroup-v1.js';
@@ -306,6 +307,13 @@ export class RuncRuntime implements SandboxRuntime {
 
   stats(sandboxId: string): ReturnType<SandboxRuntime['stats']> {
     return readSandboxStats(sandboxId);
+  }
+
+  async diskUsage(sandboxId: string): ReturnType<NonNullable<SandboxRuntime['diskUsage']>> {
+    if (!isSandboxId(sandboxId)) return undefined;
+    const st = await fs.stat(this.#paths(sandboxId).diskImage).catch(() => undefined);
+    // st.blocks counts 512-byte units whatever the filesystem's block size.
+    return st && { sizeBytes: st.size, allocatedBytes: st.blocks * 512 };
   }
 
   #paths(sandboxId: string) {

@@ -1,8 +1,9 @@
 import { type Logger, SandboxdError } from '@sandboxd/common';
 import type { SandboxLimits, SandboxRuntime } from '@sandboxd/runtime';
 import type { SandboxEvent, SandboxRecord, Store, Team } from '../store/store.js';
-import { deadlineFor } from './admission.js';
+import { admitPause, deadlineFor } from './admission.js';
 import { envdBootEnv } from './envd-boot.js';
+import { type HostStorage, MiB } from './host-storage.js';
 import type { StateWriter } from './state-writer.js';
 
 export interface LifecycleHooks {
@@ -23,8 +24,13 @@ export interface OperationsDeps {
   writer: StateWriter;
   /** A place against the team's concurrent limit; returns its release. */
   admit: (team: Team) => () => void;
+  /** Admission against the host's free space; none: no check (tests of other logic). */
+  storage?: HostStorage | undefined;
   hooks?: LifecycleHooks | undefined;
 }
+
+/** Beyond the cgroup's memory use, what a CRIU dump may write (its metadata, page maps, logs). */
+const pauseImageMarginBytes = 64 * MiB;
 
 type Cause = SandboxEvent['cause'];
 
@@ -64,8 +70,33 @@ export class SandboxOperations {
    * (pausing → running); a sandbox left in any other shape cannot be trusted and is killed.
    */
   async pause(record: SandboxRecord, memory: boolean, cause: Cause): Promise<void> {
+    const releaseStorage = await this.#admitPauseStorage(record, memory);
+    try {
+      await this.#pause(record, memory, cause);
+    } finally {
+      releaseStorage(); // the images are on disk (statfs counts them) or were removed
+    }
+  }
+
+  /**
+   * A memory pause writes about the cgroup's memory use in CRIU images: that much (plus a margin;
+   * the memory limit when the use is unknown) must fit in the host's free space less its reserve,
+   * or the pause is refused (507) before the sandbox is touched. A disk-only pause writes nothing
+   * new (its disk is there already) and frees memory, so it is never refused for space.
+   */
+  async #admitPauseStorage(record: SandboxRecord, memory: boolean): Promise<() => void> {
+    if (!memory || !this.d.storage) return () => {};
+    const stats = await this.d.runtime.stats(record.id).catch(() => undefined);
+    const need = (stats?.memoryBytes ?? record.memoryMiB * MiB) + pauseImageMarginBytes;
+    return this.d.storage.admitWrite(need, `a memory pause of sandbox ${record.id}`);
+  }
+
+  async #pause(record: SandboxRecord, memory: boolean, cause: Cause): Promise<void> {
     const sandboxId = record.id;
     const kept = memory ? 'memory and disk' : 'disk only';
+    const team = this.d.store.getTeam(record.teamId);
+    // Checked and written in one synchronous step: the `pausing` row counts itself at once.
+    if (team) admitPause(team, this.d.store.teamUsage(team.id));
     // Unrouted by the move: open streams are dropped and new requests get 502 (or wake it, with
     // autoResume, once the pause is done) while CRIU dumps.
     const pausing = this.d.writer.apply(record, 'pause', { cause, detail: kept });

@@ -5,6 +5,7 @@ import { Admission, deadlineFor } from './admission.js';
 import { DeadlineScheduler } from './deadline-scheduler.js';
 import { EventLog } from './event-log.js';
 import { Expiry } from './expiry.js';
+import { type HostStorage, MiB } from './host-storage.js';
 import { type CreateSandboxCommand, newSandboxRecord } from './new-record.js';
 import { type LifecycleHooks, SandboxOperations } from './operations.js';
 import { type ReconcileResult, reconcile } from './reconcile.js';
@@ -37,6 +38,11 @@ export interface SandboxServiceOptions {
   pools?: WarmPools;
   /** Observers for metrics: how late expiries are, how long pauses and resumes take. */
   hooks?: LifecycleHooks;
+  /**
+   * Admission against the host's free space (creates and memory pauses answer 507 when it cannot
+   * hold what they may write). The server always has one; tests of other logic may leave it out.
+   */
+  storage?: HostStorage;
 }
 
 /** Builds the next metadata from the current one; throws INVALID_REQUEST when the result is invalid. */
@@ -81,7 +87,7 @@ export class SandboxService {
       reschedule: () => this.#scheduler.reschedule(),
     });
     const admit = (team: Team) => this.#admit(team);
-    this.#ops = new SandboxOperations({ ...o, writer: this.#writer, admit, hooks: o.hooks });
+    this.#ops = new SandboxOperations({ ...o, writer: this.#writer, admit, storage: o.storage, hooks: o.hooks });
     this.#expiry = new Expiry({ store, clock, logger, writer: this.#writer, ops: this.#ops, hooks: o.hooks });
   }
 
@@ -102,8 +108,14 @@ export class SandboxService {
     // The other operations are refused by the closed queue; a create would insert its row first.
     if (this.#closing) throw new SandboxdError('SHUTTING_DOWN');
     const cmd = { ...requested, templateId: await this.o.resolveTemplate(requested.templateId) };
-    const release = this.#admit(team);
+    // The team's limits first (429, no disk touched), then the host's space (507): the new
+    // sandbox's disk may grow to its full size. Neither leaves anything behind when it refuses.
+    const release = this.#admit(team, this.o.limits.diskSizeMiB);
+    let releaseStorage = () => {};
     try {
+      if (this.o.storage) {
+        releaseStorage = await this.o.storage.admitDisk(this.o.limits.diskSizeMiB * MiB, 'a new sandbox');
+      }
       const envdAccessToken = cmd.secure ? randomToken(24) : null;
       const warm = await claimWarmSandbox(this.o, cmd.templateId, {
         envVars: cmd.envVars,
@@ -131,6 +143,7 @@ export class SandboxService {
       return running;
     } finally {
       release();
+      releaseStorage(); // running: what it wrote is on disk; failed: its disk is gone
     }
   }
 
@@ -331,9 +344,9 @@ export class SandboxService {
     return record;
   }
 
-  /** A place against the team's concurrent limit (see Admission); returns its release. */
-  #admit(team: Team): () => void {
-    return this.#admission.admit(team, this.o.store.countActiveSandboxes(team.id));
+  /** A place against the team's limits (see Admission), with `diskMiB` for a create; returns its release. */
+  #admit(team: Team, diskMiB = 0): () => void {
+    return this.#admission.admit(team, this.o.store.teamUsage(team.id), diskMiB);
   }
 
   /** now + timeout, clamped to the team's plan counted from `runtimeStartedAt` (see deadlineFor). */

@@ -19,11 +19,27 @@ function openWriter(t: { after: (fn: () => void) => void }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandboxd-transitions-'));
   const store = new SqliteStore(path.join(dir, 'db.sqlite'));
   store.migrate();
-  store.createTeam({ id: 't1', name: 't1', plan: 'pro', maxConcurrentSandboxes: 10, maxRuntimeSeconds: 86_400 });
+  store.createTeam({
+    id: 't1',
+    name: 't1',
+    plan: 'pro',
+    maxConcurrentSandboxes: 10,
+    maxRuntimeSeconds: 86_400,
+    maxPausedSandboxes: 10,
+    maxDiskMiB: 1 << 20,
+  });
   const events = new EventLog(store);
   const published: StoredEvent[] = [];
   events.subscribe(
-    { id: 't1', name: 't1', plan: 'pro', maxConcurrentSandboxes: 10, maxRuntimeSeconds: 1 },
+    {
+      id: 't1',
+      name: 't1',
+      plan: 'pro',
+      maxConcurrentSandboxes: 10,
+      maxRuntimeSeconds: 1,
+      maxPausedSandboxes: 10,
+      maxDiskMiB: 1,
+    },
     (e) => published.push(e),
     () => {},
   );

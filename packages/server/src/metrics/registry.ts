@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { StorageFigures } from '../lifecycle/host-storage.js';
 
 /** Prometheus metrics of one server instance (no global registry: two servers may share a process). */
 export function createMetrics(sources: {
@@ -7,6 +8,8 @@ export function createMetrics(sources: {
   warmPoolReady?: () => Array<{ templateId: string; ready: number }>;
   /** Open `GET /events` streams (how many connections event clients hold). */
   eventStreams?: () => number;
+  /** The host's free space as the storage admission sees it. */
+  storage?: () => Promise<StorageFigures>;
 }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sandboxd_process_' });
@@ -56,6 +59,28 @@ export function createMetrics(sources: {
         // Every configured pool shows, at 0 too; no pool, no series.
         this.reset();
         for (const { templateId, ready } of sources.warmPoolReady?.() ?? []) this.set({ template: templateId }, ready);
+      },
+    }),
+    hostDiskFree: new Gauge({
+      name: 'sandboxd_host_disk_free_bytes',
+      help: "Free bytes on the data directory's filesystem (what creates and pauses are admitted against)",
+      registers: [registry],
+      async collect() {
+        const figures = await sources.storage?.();
+        if (figures) this.set(figures.freeBytes);
+      },
+    }),
+    hostDiskReserved: new Gauge({
+      name: 'sandboxd_host_disk_reserved_bytes',
+      help: "Bytes admission keeps off-limits, by kind: 'reserve' (kept free for the host), 'in_flight' (what admitted creates and pauses may still write), 'committed' (strict admission: what running sandboxes' disks may still grow by)",
+      labelNames: ['kind'] as const,
+      registers: [registry],
+      async collect() {
+        const figures = await sources.storage?.();
+        if (!figures) return;
+        this.set({ kind: 'reserve' }, figures.reserveBytes);
+        this.set({ kind: 'in_flight' }, figures.inFlightBytes);
+        this.set({ kind: 'committed' }, figures.committedBytes);
       },
     }),
     rateLimited: new Counter({

@@ -13,6 +13,20 @@ export interface TeamLimits {
   maxConcurrentSandboxes: number;
   /** Longest continuous run: every deadline is clamped to (start of the run + this). */
   maxRuntimeSeconds: number;
+  /** Sandboxes in pausing/paused at once: each holds its disk and maybe a memory image on the host. */
+  maxPausedSandboxes: number;
+  /** Sum of the disk sizes (MiB) of the team's sandboxes that exist (running and paused alike). */
+  maxDiskMiB: number;
+}
+
+/** A team's sandboxes, counted as its limits count them. */
+export interface TeamUsage {
+  /** creating, running, pausing, resuming: against maxConcurrentSandboxes. */
+  active: number;
+  /** pausing, paused: against maxPausedSandboxes. */
+  paused: number;
+  /** Disk sizes (MiB) of every sandbox not killed: against maxDiskMiB. */
+  diskMiB: number;
 }
 
 export interface Team extends TeamLimits {
@@ -138,6 +152,8 @@ export interface Store {
   /** Sandboxes in any of `states`, across teams (for start-up reconciliation and expiry). */
   sandboxesInStates(states: SandboxState[]): SandboxRecord[];
   countActiveSandboxes(teamId: string): number;
+  /** What the team's sandboxes hold now, against its limits (see TeamUsage). */
+  teamUsage(teamId: string): TeamUsage;
   /** Running sandboxes whose deadline is at or before `now`. */
   expiredSandboxes(now: number): SandboxRecord[];
   /** Earliest deadline among running sandboxes, if any. */

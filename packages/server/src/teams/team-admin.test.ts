@@ -20,6 +20,8 @@ test('teams take a plan preset, explicit limits make them custom, keys resolve w
     plan: 'base',
     maxConcurrentSandboxes: 20,
     maxRuntimeSeconds: 3600,
+    maxPausedSandboxes: 20,
+    maxDiskMiB: 409_600,
   });
   assert.equal(admin.updateTeam('acme', { plan: 'pro' }).maxRuntimeSeconds, 86_400);
   assert.deepEqual(admin.updateTeam('acme', { maxRuntimeSeconds: 7200 }), {
@@ -28,7 +30,17 @@ test('teams take a plan preset, explicit limits make them custom, keys resolve w
     plan: 'custom',
     maxConcurrentSandboxes: 100,
     maxRuntimeSeconds: 7200,
+    maxPausedSandboxes: 100,
+    maxDiskMiB: 2_048_000,
   });
+  const limited = admin.updateTeam('acme', { maxPausedSandboxes: 3, maxDiskMiB: 30_720 });
+  assert.deepEqual([limited.maxPausedSandboxes, limited.maxDiskMiB, limited.plan], [3, 30_720, 'custom']);
+  assert.deepEqual(
+    admin.listTeams().find((team) => team.id === 'acme'),
+    limited,
+    'the new limits are stored',
+  );
+  assert.throws(() => admin.updateTeam('acme', { maxDiskMiB: 0 }), /maxDiskMiB must be a whole number ≥ 1/);
   assert.throws(() => admin.createTeam('acme', {}), /exists/);
   assert.throws(() => admin.createTeam('../x', {}), /team ids/);
   assert.throws(() => admin.updateTeam('acme', { plan: 'gold' }), /plan must be/);

@@ -11,6 +11,8 @@ export interface TeamChange {
   plan?: string | undefined;
   maxConcurrentSandboxes?: number | undefined;
   maxRuntimeSeconds?: number | undefined;
+  maxPausedSandboxes?: number | undefined;
+  maxDiskMiB?: number | undefined;
 }
 
 const teamIdPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -80,6 +82,8 @@ function resolveLimits(current: TeamLimits & { plan: string }, change: TeamChang
   for (const [field, value] of [
     ['maxConcurrentSandboxes', change.maxConcurrentSandboxes],
     ['maxRuntimeSeconds', change.maxRuntimeSeconds],
+    ['maxPausedSandboxes', change.maxPausedSandboxes],
+    ['maxDiskMiB', change.maxDiskMiB],
   ] as const) {
     if (value === undefined) continue;
     if (!Number.isInteger(value) || value < 1) {

@@ -36,6 +36,7 @@ export class MemoryRuntime implements SandboxRuntime {
     }
     const endpoint = { sandboxId: spec.sandboxId, address: '10.200.0.2', envdPort: 49983, pid: 1 };
     this.live.set(spec.sandboxId, endpoint);
+    this.#diskSizes.set(spec.sandboxId, spec.limits.diskSizeMiB * 1024 * 1024);
     return endpoint;
   }
 
@@ -109,7 +110,20 @@ export class MemoryRuntime implements SandboxRuntime {
     return swept;
   }
 
-  async stats() {
-    return undefined;
+  /** What stats() reports as every live sandbox's memory use (undefined: no stats, as before). */
+  memoryBytes: number | undefined;
+  /** Bytes each sandbox's (sparse) disk holds, for diskUsage(); its size is the spec's. */
+  diskAllocatedBytes = 4 * 1024 * 1024;
+  readonly #diskSizes = new Map<string, number>();
+
+  async stats(id: string) {
+    if (this.memoryBytes === undefined || !this.live.has(id)) return undefined;
+    return { memoryBytes: this.memoryBytes, cpuUsageNs: 0, pids: 1 };
+  }
+
+  async diskUsage(id: string) {
+    const sizeBytes = this.#diskSizes.get(id);
+    if (sizeBytes === undefined || (!this.live.has(id) && !this.paused.has(id))) return undefined;
+    return { sizeBytes, allocatedBytes: Math.min(sizeBytes, this.diskAllocatedBytes) };
   }
 }

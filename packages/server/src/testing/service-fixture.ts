@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Clock, SandboxdError, silentLogger } from '@sandboxd/common';
+import type { HostStorage } from '../lifecycle/host-storage.js';
 import type { CreateSandboxCommand, LifecycleHooks } from '../lifecycle/sandbox-service.js';
 import { SandboxService } from '../lifecycle/sandbox-service.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -14,6 +15,8 @@ export const testTeam: Team = {
   plan: 'pro',
   maxConcurrentSandboxes: 3,
   maxRuntimeSeconds: 86_400,
+  maxPausedSandboxes: 3,
+  maxDiskMiB: 100 * 10240,
 };
 
 export const createCommand: CreateSandboxCommand = {
@@ -38,7 +41,13 @@ export interface ServiceFixture {
 
 /** A SandboxService over a real SQLite store (in a temp dir) and the in-memory runtime. */
 export function openServiceFixture(
-  options: { teams?: Team[]; clock?: Clock; hooks?: LifecycleHooks } = {},
+  options: {
+    teams?: Team[];
+    clock?: Clock;
+    hooks?: LifecycleHooks;
+    /** Host-space admission; `runtime` is the fixture's, for one whose growth reads its disks. */
+    storage?: (runtime: MemoryRuntime) => HostStorage;
+  } = {},
 ): ServiceFixture {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandboxd-lifecycle-'));
   const store = new SqliteStore(path.join(dir, 'db.sqlite'));
@@ -56,6 +65,7 @@ export function openServiceFixture(
       return id;
     },
     ...(options.hooks ? { hooks: options.hooks } : {}),
+    ...(options.storage ? { storage: options.storage(runtime) } : {}),
   });
   return {
     dir,

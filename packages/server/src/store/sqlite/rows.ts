@@ -63,9 +63,12 @@ export interface TeamRow {
   plan: string;
   max_concurrent_sandboxes: number;
   max_runtime_seconds: number;
+  max_paused_sandboxes: number;
+  max_disk_mib: number;
 }
 
-export const teamColumns = 't.id, t.name, t.plan, t.max_concurrent_sandboxes, t.max_runtime_seconds';
+export const teamColumns =
+  't.id, t.name, t.plan, t.max_concurrent_sandboxes, t.max_runtime_seconds, t.max_paused_sandboxes, t.max_disk_mib';
 
 export function toTeam(row: TeamRow): Team {
   return {
@@ -74,6 +77,8 @@ export function toTeam(row: TeamRow): Team {
     plan: row.plan,
     maxConcurrentSandboxes: row.max_concurrent_sandboxes,
     maxRuntimeSeconds: row.max_runtime_seconds,
+    maxPausedSandboxes: row.max_paused_sandboxes,
+    maxDiskMiB: row.max_disk_mib,
   };
 }
 

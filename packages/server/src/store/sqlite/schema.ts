@@ -70,4 +70,11 @@ export const migrations: string[] = [
   ALTER TABLE sandboxes ADD COLUMN paused_at INTEGER;
   ALTER TABLE sandboxes ADD COLUMN paused_memory INTEGER;
   `,
+  // Issue #12: paused sandboxes and disk hold host storage; teams get limits on both (the pro
+  // preset's numbers; a team on base gets base's).
+  `
+  ALTER TABLE teams ADD COLUMN max_paused_sandboxes INTEGER NOT NULL DEFAULT 100;
+  ALTER TABLE teams ADD COLUMN max_disk_mib INTEGER NOT NULL DEFAULT 2048000;
+  UPDATE teams SET max_paused_sandboxes = 20, max_disk_mib = 409600 WHERE plan = 'base';
+  `,
 ];

@@ -3,8 +3,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { plans } from '../../teams/plans.js';
 import { createdEvent, sampleRecord } from '../../testing/sample-record.js';
+import { migrations } from './schema.js';
 import { SqliteStore } from './sqlite-store.js';
+
+const limits = {
+  plan: 'pro',
+  maxConcurrentSandboxes: 10,
+  maxRuntimeSeconds: 86_400,
+  maxPausedSandboxes: 5,
+  maxDiskMiB: 1000,
+};
 
 function openStore(t: { after: (fn: () => void) => void }): SqliteStore {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandboxd-store-'));
@@ -14,7 +25,6 @@ function openStore(t: { after: (fn: () => void) => void }): SqliteStore {
     store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  const limits = { plan: 'pro', maxConcurrentSandboxes: 10, maxRuntimeSeconds: 86_400 };
   store.createTeam({ id: 't1', name: 'one', ...limits });
   store.createTeam({ id: 't2', name: 'two', ...limits });
   return store;
@@ -35,7 +45,7 @@ test('migrate is idempotent and api keys resolve to their team', (t) => {
   store.addApiKey({ id: 'k2', teamId: 't1', hash: 'h2', hint: 'efgh', rateLimitPerSecond: 5 });
   assert.deepEqual(store.findApiKeyByHash('h1'), {
     keyId: 'k',
-    team: { id: 't2', name: 'two', plan: 'pro', maxConcurrentSandboxes: 10, maxRuntimeSeconds: 86_400 },
+    team: { id: 't2', name: 'two', ...limits },
     rateLimitPerSecond: null,
   });
   assert.equal(store.findApiKeyByHash('h2')?.rateLimitPerSecond, 5);
@@ -45,15 +55,14 @@ test('migrate is idempotent and api keys resolve to their team', (t) => {
 
 test("upsertTeam replaces a team's plan and limits; createTeam leaves an existing one alone", (t) => {
   const store = openStore(t);
-  store.upsertTeam({ id: 't1', name: 'one', plan: 'base', maxConcurrentSandboxes: 20, maxRuntimeSeconds: 3600 });
+  store.upsertTeam({ id: 't1', name: 'one', plan: 'base', ...plans.base });
   assert.deepEqual(store.getTeam('t1'), {
     id: 't1',
     name: 'one',
     plan: 'base',
-    maxConcurrentSandboxes: 20,
-    maxRuntimeSeconds: 3600,
+    ...plans.base,
   });
-  store.createTeam({ id: 't1', name: 'other', plan: 'pro', maxConcurrentSandboxes: 1, maxRuntimeSeconds: 1 });
+  store.createTeam({ id: 't1', name: 'other', plan: 'pro', ...plans.pro });
   assert.equal(store.getTeam('t1')?.plan, 'base');
   assert.deepEqual(
     store.listTeams().map((team) => team.id),
@@ -165,6 +174,41 @@ test('events are recorded in order per team and sandbox, and read after a seq', 
     [
       ['created', 'user', undefined],
       ['killed', 'timeout', 'd'],
+    ],
+  );
+});
+
+test("teamUsage counts a team's active and paused sandboxes and the disk of every one not killed", (t) => {
+  const store = openStore(t);
+  const states = ['creating', 'running', 'pausing', 'paused', 'resuming', 'killing', 'killed'] as const;
+  states.forEach((state, i) => {
+    insert(store, record(`s${i}`, { state, diskSizeMiB: 100 * (i + 1) }));
+  });
+  insert(store, record('other', { teamId: 't2', state: 'paused' }));
+  // killed (700) is gone from the host; killing (600) still holds its disk until its teardown ends.
+  assert.deepEqual(store.teamUsage('t1'), { active: 4, paused: 2, diskMiB: 100 + 200 + 300 + 400 + 500 + 600 });
+  assert.deepEqual(store.teamUsage('nobody'), { active: 0, paused: 0, diskMiB: 0 });
+});
+
+test('the issue-12 migration gives existing teams the paused and disk limits of their plan', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandboxd-migrate-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'db.sqlite');
+  const old = new Database(file);
+  old.exec(migrations.slice(0, 3).join('\n'));
+  old.pragma('user_version = 3');
+  old.exec(
+    `INSERT INTO teams (id, name, plan, max_concurrent_sandboxes) VALUES ('b', 'b', 'base', 5), ('p', 'p', 'pro', 5)`,
+  );
+  old.close();
+  const store = new SqliteStore(file);
+  t.after(() => store.close());
+  store.migrate();
+  assert.deepEqual(
+    [store.getTeam('b'), store.getTeam('p')].map((team) => [team?.maxPausedSandboxes, team?.maxDiskMiB]),
+    [
+      [plans.base.maxPausedSandboxes, plans.base.maxDiskMiB],
+      [plans.pro.maxPausedSandboxes, plans.pro.maxDiskMiB],
     ],
   );
 });

@@ -11,6 +11,7 @@ import type {
   Store,
   StoredEvent,
   Team,
+  TeamUsage,
 } from '../store.js';
 import { patchColumns, type SandboxRow, type TeamRow, teamColumns, toRecord, toTeam } from './rows.js';
 import { migrations } from './schema.js';
@@ -53,21 +54,23 @@ export class SqliteStore implements Store {
   createTeam(team: Team): void {
     this.#db
       .prepare(
-        `INSERT INTO teams (id, name, plan, max_concurrent_sandboxes, max_runtime_seconds) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO teams (${teamInsertColumns}) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO NOTHING`,
       )
-      .run(team.id, team.name, team.plan, team.maxConcurrentSandboxes, team.maxRuntimeSeconds);
+      .run(...teamValues(team));
   }
 
   upsertTeam(team: Team): void {
     this.#db
       .prepare(
-        `INSERT INTO teams (id, name, plan, max_concurrent_sandboxes, max_runtime_seconds) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO teams (${teamInsertColumns}) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, plan = excluded.plan,
            max_concurrent_sandboxes = excluded.max_concurrent_sandboxes,
-           max_runtime_seconds = excluded.max_runtime_seconds`,
+           max_runtime_seconds = excluded.max_runtime_seconds,
+           max_paused_sandboxes = excluded.max_paused_sandboxes,
+           max_disk_mib = excluded.max_disk_mib`,
       )
-      .run(team.id, team.name, team.plan, team.maxConcurrentSandboxes, team.maxRuntimeSeconds);
+      .run(...teamValues(team));
   }
 
   getTeam(id: string): Team | undefined {
@@ -212,6 +215,19 @@ export class SqliteStore implements Store {
     return row.n;
   }
 
+  teamUsage(teamId: string): TeamUsage {
+    const row = this.#db
+      .prepare(
+        `SELECT
+           COALESCE(SUM(state IN ('creating', 'running', 'pausing', 'resuming')), 0) AS active,
+           COALESCE(SUM(state IN ('pausing', 'paused')), 0) AS paused,
+           COALESCE(SUM(disk_size_mib), 0) AS disk
+         FROM sandboxes WHERE team_id = ? AND state <> 'killed'`,
+      )
+      .get(teamId) as { active: number; paused: number; disk: number };
+    return { active: row.active, paused: row.paused, diskMiB: row.disk };
+  }
+
   expiredSandboxes(now: number): SandboxRecord[] {
     const rows = this.#db
       .prepare(`SELECT * FROM sandboxes WHERE state = 'running' AND end_at <= ? ORDER BY end_at`)
@@ -272,4 +288,19 @@ export class SqliteStore implements Store {
       ...(r.detail === null ? {} : { detail: r.detail }),
     }));
   }
+}
+
+const teamInsertColumns =
+  'id, name, plan, max_concurrent_sandboxes, max_runtime_seconds, max_paused_sandboxes, max_disk_mib';
+
+function teamValues(team: Team): [string, string, string, number, number, number, number] {
+  return [
+    team.id,
+    team.name,
+    team.plan,
+    team.maxConcurrentSandboxes,
+    team.maxRuntimeSeconds,
+    team.maxPausedSandboxes,
+    team.maxDiskMiB,
+  ];
 }
