@@ -166,7 +166,9 @@ export interface SandboxRuntime {
    */
   diskUsage?(sandboxId: string): Promise<{ sizeBytes: number; allocatedBytes: number } | undefined>;
   /** Cgroup usage, for metrics and `getMetrics`. */
-  stats(sandboxId: string): Promise<{ memoryBytes: number; cpuUsageNs: number; pids: number } | undefined>;
+  stats(
+    sandboxId: string,
+  ): Promise<{ memoryBytes: number; cpuUsageNs: number; pids: number; anonBytes?: number } | undefined>;
   /**
    * Makes the template's ready snapshot for these limits unless a current one exists: a sandbox
    * booted once, checkpointed after its ready check, that later creates restore instead of

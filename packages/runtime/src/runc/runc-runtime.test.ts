@@ -74,6 +74,13 @@ test('a sandbox starts, answers /health, is isolated, and kill leaves nothing be
     assert.equal(listed?.pid, endpoint.pid);
     const stats = await h.runtime.stats(id);
     assert.ok(stats && stats.memoryBytes > 0 && stats.pids >= 2);
+    // What a memory pause would dump (issue #12): envd's heap, at most all the memory in use.
+    assert.ok(
+      stats.anonBytes && stats.anonBytes > 1024 * 1024 && stats.anonBytes <= stats.memoryBytes,
+      `${stats.anonBytes}`,
+    );
+    const disk = await h.runtime.diskUsage(id);
+    assert.ok(disk && disk.sizeBytes > disk.allocatedBytes && disk.allocatedBytes > 0, JSON.stringify(disk));
   });
 
   await t.test('kill removes process, mounts, veth, cgroups, loop, runc state and slot claim', async () => {

@@ -79,15 +79,16 @@ export class SandboxOperations {
   }
 
   /**
-   * A memory pause writes about the cgroup's memory use in CRIU images: that much (plus a margin;
-   * the memory limit when the use is unknown) must fit in the host's free space less its reserve,
+   * A memory pause writes about the sandbox's anonymous and shared memory in CRIU images (not its
+   * page cache): that much (plus a margin; the cgroup's whole use, or the memory limit, when that
+   * is unknown) must fit in the host's free space less its reserve,
    * or the pause is refused (507) before the sandbox is touched. A disk-only pause writes nothing
    * new (its disk is there already) and frees memory, so it is never refused for space.
    */
   async #admitPauseStorage(record: SandboxRecord, memory: boolean): Promise<() => void> {
     if (!memory || !this.d.storage) return () => {};
     const stats = await this.d.runtime.stats(record.id).catch(() => undefined);
-    const need = (stats?.memoryBytes ?? record.memoryMiB * MiB) + pauseImageMarginBytes;
+    const need = (stats?.anonBytes ?? stats?.memoryBytes ?? record.memoryMiB * MiB) + pauseImageMarginBytes;
     return this.d.storage.admitWrite(need, `a memory pause of sandbox ${record.id}`);
   }
 

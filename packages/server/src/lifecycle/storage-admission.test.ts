@@ -104,6 +104,18 @@ test('a memory pause needs its memory in free space: refused, the sandbox runs o
   assert.equal(store.getSandbox(record.id)?.state, 'paused');
 });
 
+test('a memory pause counts anonymous and shared memory, not the page cache CRIU does not dump', async (t) => {
+  const { service, store, runtime, team, free } = setup(t);
+  const record = await service.create(team, cmd);
+  runtime.memoryBytes = 700 * MiB; // mostly page cache of files it wrote
+  runtime.anonBytes = 100 * MiB;
+  free.bytes = reserve + 163 * MiB;
+  await assert.rejects(service.pause(team, record.id, { memory: true }), /it may write 164 MiB, 163 MiB is available/);
+  free.bytes += 1 * MiB;
+  await service.pause(team, record.id, { memory: true });
+  assert.equal(store.getSandbox(record.id)?.state, 'paused');
+});
+
 test('without memory stats a memory pause is admitted against its memory limit', async (t) => {
   const { service, team, free } = setup(t);
   const record = await service.create(team, cmd);

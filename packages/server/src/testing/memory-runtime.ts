@@ -112,13 +112,20 @@ export class MemoryRuntime implements SandboxRuntime {
 
   /** What stats() reports as every live sandbox's memory use (undefined: no stats, as before). */
   memoryBytes: number | undefined;
+  /** What stats() reports as anonymous + shared memory (undefined: not reported). */
+  anonBytes: number | undefined;
   /** Bytes each sandbox's (sparse) disk holds, for diskUsage(); its size is the spec's. */
   diskAllocatedBytes = 4 * 1024 * 1024;
   readonly #diskSizes = new Map<string, number>();
 
   async stats(id: string) {
     if (this.memoryBytes === undefined || !this.live.has(id)) return undefined;
-    return { memoryBytes: this.memoryBytes, cpuUsageNs: 0, pids: 1 };
+    return {
+      memoryBytes: this.memoryBytes,
+      cpuUsageNs: 0,
+      pids: 1,
+      ...(this.anonBytes === undefined ? {} : { anonBytes: this.anonBytes }),
+    };
   }
 
   async diskUsage(id: string) {
