@@ -162,10 +162,17 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
   }
   const maxConcurrentSandboxes = intEnv('SANDBOXD_MAX_CONCURRENT_SANDBOXES', plan.maxConcurrentSandboxes, 1, 100_000);
   const maxRuntimeSeconds = intEnv('SANDBOXD_MAX_RUNTIME_SECONDS', plan.maxRuntimeSeconds, 1, maxTimeoutSeconds);
-  const maxPausedSandboxes = intEnv('SANDBOXD_MAX_PAUSED_SANDBOXES', plan.maxPausedSandboxes, 1, 1_000_000);
-  const maxDiskMiB = intEnv('SANDBOXD_MAX_TEAM_DISK_MIB', plan.maxDiskMiB, 1, 1 << 30);
   // 64 MiB: the smallest ext4 with a journal that still holds a sandbox's first writes.
   const diskSizeMiB = intEnv('SANDBOXD_SANDBOX_DISK_MIB', 10240, 64, 1 << 24);
+  // As the presets are made: as many paused sandboxes as may run, and disk for all of them, so a
+  // smaller concurrent limit or disk size shrinks these too unless they are set.
+  const maxPausedSandboxes = intEnv('SANDBOXD_MAX_PAUSED_SANDBOXES', maxConcurrentSandboxes, 1, 1_000_000);
+  const maxDiskMiB = intEnv(
+    'SANDBOXD_MAX_TEAM_DISK_MIB',
+    (maxConcurrentSandboxes + maxPausedSandboxes) * diskSizeMiB,
+    1,
+    2 ** 40,
+  );
   const reserveMiB = intEnv('SANDBOXD_DISK_RESERVE_MIB', 2048, 0, 1 << 30);
   const admission = env.SANDBOXD_DISK_ADMISSION?.trim() || 'headroom';
   if (admission !== 'headroom' && admission !== 'strict') {

@@ -26,6 +26,9 @@ test('disk settings: defaults, the plan presets for team limits, and overrides',
   assert.equal(set.sandbox.diskSizeMiB, 512);
   assert.deepEqual(set.storage, { reserveMiB: 0, admission: 'strict' });
   assert.deepEqual([set.defaultTeam.maxPausedSandboxes, set.defaultTeam.maxDiskMiB], [3, 4096]);
+  // Unset, they follow the concurrent limit and the disk size, as the presets do.
+  const small = load({ SANDBOXD_MAX_CONCURRENT_SANDBOXES: '1', SANDBOXD_SANDBOX_DISK_MIB: '1024' });
+  assert.deepEqual([small.defaultTeam.maxPausedSandboxes, small.defaultTeam.maxDiskMiB], [1, 2048]);
 });
 
 test('bad disk settings are listed, naming the setting', () => {
