@@ -35,6 +35,8 @@ interface Operation {
   example?: Record<string, unknown>;
   /** The answer names a sandbox (`sandboxID`): every operation on one is linked from it. */
   makesSandbox?: true;
+  /** Admitted against the host's free space: may answer 507. */
+  writesToHost?: true;
 }
 
 const text = { type: 'string' };
@@ -68,6 +70,7 @@ export const operations: readonly Operation[] = [
     ok: { 201: 'created' },
     example: { templateID: 'base', timeout: 60 },
     makesSandbox: true,
+    writesToHost: true,
   },
   {
     method: 'post',
@@ -77,6 +80,7 @@ export const operations: readonly Operation[] = [
     ok: { 201: 'created' },
     example: { templateID: 'base', timeout: 60, metadata: { fuzz: 'yes' } },
     makesSandbox: true,
+    writesToHost: true,
   },
   {
     method: 'get',
@@ -112,7 +116,14 @@ export const operations: readonly Operation[] = [
   { method: 'post', path: '/sandboxes/{sandboxID}/snapshots', summary: 'not supported yet (501)', ok: {} },
   { method: 'post', path: '/sandboxes/{sandboxID}/fork', summary: 'not supported yet (501)', ok: {} },
   { method: 'put', path: '/sandboxes/{sandboxID}/network', summary: 'not supported yet (501)', ok: {} },
-  { method: 'post', path: '/sandboxes/{sandboxID}/pause', summary: 'pause', body: 'pauseBody', ok: { 204: 'paused' } },
+  {
+    method: 'post',
+    path: '/sandboxes/{sandboxID}/pause',
+    summary: 'pause',
+    body: 'pauseBody',
+    ok: { 204: 'paused' },
+    writesToHost: true,
+  },
   {
     method: 'post',
     path: '/sandboxes/{sandboxID}/connect',
@@ -226,9 +237,10 @@ function operationObject(op: Operation, schemas: Schemas): Record<string, unknow
         401: 'no or unknown API key',
         404: 'unknown sandbox',
         409: 'not in a state for this',
-        429: 'rate or concurrency limit',
+        429: 'rate limit, or a team limit (concurrent, paused, disk)',
         501: 'not supported yet',
         503: 'shutting down or retry later',
+        ...(op.writesToHost ? { 507: "the host's free space (less its reserve) cannot hold it" } : {}),
       };
   for (const [status, description] of Object.entries(errors)) responses[status] = { description, ...error };
   return {
