@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { defaultSnapshotsDir } from '@sandboxd/runtime';
+import { type CorsOrigins, parseCorsOrigins } from './cors.js';
 import type { DiskAdmissionPolicy } from './lifecycle/host-storage.js';
 import type { TeamLimits } from './store/store.js';
 import { isPlanName, plans } from './teams/plans.js';
@@ -18,6 +19,11 @@ export interface Config {
    * unset, `localhost:<the port actually bound>` (known only after listening, e.g. with --port 0).
    */
   domain: string | undefined;
+  /**
+   * Browser origins allowed to call the API and the sandbox proxy (`--cors-origins` /
+   * `SANDBOXD_CORS_ORIGINS`, a comma list or `*`); `[]` (the default) sends no CORS headers.
+   */
+  corsOrigins: CorsOrigins;
   /** A key to register for the default team at start (`SANDBOXD_API_KEY`). */
   apiKey: string | undefined;
   /** A bearer token that may scrape `/metrics` besides the default team's keys (`SANDBOXD_METRICS_TOKEN`). */
@@ -90,7 +96,16 @@ export class ConfigError extends Error {
   }
 }
 
-const flagNames = ['port', 'host', 'data-dir', 'domain', 'log-level', 'templates-dir', 'warm-pool'] as const;
+const flagNames = [
+  'port',
+  'host',
+  'data-dir',
+  'domain',
+  'log-level',
+  'templates-dir',
+  'warm-pool',
+  'cors-origins',
+] as const;
 
 function parseFlags(argv: string[], problems: string[]): Map<string, string> {
   const flags = new Map<string, string>();
@@ -155,6 +170,12 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
   problems.push(...(parsedPool?.problems ?? []));
   const warmPool = parsedPool?.sizes ?? defaultWarmPoolSizes;
 
+  const cors = parseCorsOrigins(
+    pick('cors-origins', 'SANDBOXD_CORS_ORIGINS'),
+    flags.has('cors-origins') ? '--cors-origins' : 'SANDBOXD_CORS_ORIGINS',
+  );
+  problems.push(...cors.problems);
+
   const planName = env.SANDBOXD_PLAN?.trim() || 'pro';
   const plan = isPlanName(planName) ? plans[planName] : plans.pro;
   if (!isPlanName(planName)) {
@@ -191,6 +212,7 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
     port,
     dataDir,
     domain: pick('domain', 'SANDBOXD_DOMAIN'),
+    corsOrigins: [...cors.origins],
     apiKey,
     metricsToken: env.SANDBOXD_METRICS_TOKEN?.trim() || undefined,
     faultCrashAt: env.SANDBOXD_FAULT_CRASH_AT?.trim() || undefined,

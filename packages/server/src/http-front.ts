@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { httpStatusForKind, SandboxdError } from '@sandboxd/common';
 import { ACCESS_TOKEN_HEADER } from '@sandboxd/protocol';
+import type { CorsHandler } from './cors.js';
 import type { SandboxService } from './lifecycle/sandbox-service.js';
 import { matchSandboxRequest, type ProxyTarget } from './proxy/match.js';
 import { endWithJson, endWithProxyError, sendProxyError } from './proxy/proxy-errors.js';
@@ -11,6 +12,8 @@ export interface HttpFrontOptions {
   api: http.RequestListener;
   proxy: SandboxProxy;
   service: Pick<SandboxService, 'route' | 'wakeOnTraffic'>;
+  /** Cross-origin access for browsers (cors.ts); absent when `--cors-origins` is off. */
+  cors?: CorsHandler | undefined;
 }
 
 /**
@@ -34,6 +37,8 @@ export function createHttpFront(o: HttpFrontOptions): http.Server {
         })
       : undefined;
   const server = http.createServer((req, res) => {
+    // First: a preflight is answered here (no key, no rate limit, no wake), for API and proxy alike.
+    if (o.cors?.(req, res)) return;
     const target = matchSandboxRequest(req.headers) ?? o.proxy.matchSignedFiles(req);
     if (!target) {
       void o.api(req, res);

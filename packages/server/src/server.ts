@@ -8,6 +8,7 @@ import { builtInRecipes, currentTemplateBuild, RuncRuntime } from '@sandboxd/run
 import { createApi } from './api/app.js';
 import { bootstrapApiKey } from './api-key-bootstrap.js';
 import type { Config } from './config.js';
+import { createCors } from './cors.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { closeHttpServer, createHttpFront } from './http-front.js';
 import { HostStorage, MiB } from './lifecycle/host-storage.js';
@@ -186,7 +187,8 @@ async function start(
     clock: systemClock,
     publicDomain: () => config.domain ?? `localhost:${boundPort}`,
   });
-  const server = createHttpFront({ api: getRequestListener(api.fetch), proxy, service });
+  const cors = createCors(config.corsOrigins);
+  const server = createHttpFront({ api: getRequestListener(api.fetch), proxy, service, cors });
   scope.defer('stop serving', () => {
     // Live event streams would hold the HTTP server open.
     service.closeEventStreams();
@@ -197,7 +199,11 @@ async function start(
   const port = (server.address() as AddressInfo).port;
   boundPort = port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info('sandboxd listening', { url, dataDir: config.dataDir });
+  logger.info('sandboxd listening', {
+    url,
+    dataDir: config.dataDir,
+    ...(config.corsOrigins.length ? { corsOrigins: config.corsOrigins } : {}),
+  });
 
   // Only once serving: the start-up sweep would take pool sandboxes for orphans, and a start-up
   // that fails must not leave any behind. A pool whose template is not built waits for it.
