@@ -55,7 +55,8 @@ switch (verb) {
   case 'test-only': {
     // `test` is the full gate (set-up, lint, every test); `test-only [filter…]` just runs tests.
     if (verb === 'test') {
-      let status = run(process.execPath, [...cli, 'setup', '--templates', testTemplates]);
+      // --for-tests: also Debian's chromium, for the SDK's browser-build test.
+      let status = run(process.execPath, [...cli, 'setup', '--templates', testTemplates, '--for-tests']);
       if (status !== 0) process.exit(status);
       process.stdout.write('[lint] biome + tsc\n');
       status = run('npm', ['run', '--silent', 'lint']);

@@ -22,6 +22,13 @@ export const hostPackages = [
   'python3-venv',
 ];
 
+/**
+ * Debian packages only the test suite uses, installed by `sandboxd setup --for-tests` (what
+ * `npm test` runs): chromium, the browser Playwright drives for the SDK's browser-build test
+ * (Playwright's own browser download needs the internet; Debian's build does not).
+ */
+export const testHostPackages = ['chromium'];
+
 export function missingHostPackages(): string[] {
   return missingPackages(hostPackages);
 }

@@ -17,15 +17,18 @@ commands:
   key      create --team <id> [--rate-limit N]   (prints a new API key for the team)
 
 flags (serve): --port <n> --host <addr> --data-dir <dir> --domain <name> --log-level <level>
-               --warm-pool <n | template=n,...> --skip-setup
+               --warm-pool <n | template=n,...> --cors-origins <origin,… | *> --skip-setup
 flags (setup, serve): --templates <name,…>   built-in templates to build besides base
+flags (setup): --for-tests   also install what only the tests use (Debian's chromium)
 `;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...flags] = argv;
   // --skip-setup: the caller vouches that setup already ran (the test harness starts many servers).
   const skipSetup = flags.includes('--skip-setup');
-  const rest = flags.filter((f) => f !== '--skip-setup');
+  // --for-tests: `npm test` asks setup for the test-only packages too.
+  const forTests = flags.includes('--for-tests');
+  const rest = flags.filter((f) => f !== '--skip-setup' && f !== '--for-tests');
   const templates = takeListFlag(rest, '--templates');
   if (!command || command === 'help' || command === '--help') {
     process.stdout.write(usage);
@@ -51,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig({ env: process.env, argv: rest, repoRoot });
   switch (command) {
     case 'setup':
-      await setup(config, { templates });
+      await setup(config, { templates, forTests });
       return 0;
     case 'serve':
       if (!skipSetup) await setup(config, { templates });

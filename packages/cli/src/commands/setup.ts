@@ -11,7 +11,7 @@ import {
 } from '@sandboxd/runtime';
 import type { Config } from '@sandboxd/server';
 import { buildCriu, isCriuInstalled } from '../criu-build.js';
-import { installHostPackages, missingHostPackages } from '../host-packages.js';
+import { installHostPackages, missingHostPackages, missingPackages, testHostPackages } from '../host-packages.js';
 import { createProgress, type Progress } from '../progress.js';
 import { buildPythonSdk, isPythonSdkReady, pythonSdkVenv } from '../python-sdk.js';
 import { makeReadySnapshots, snapshotted } from '../ready-snapshots.js';
@@ -19,6 +19,8 @@ import { makeReadySnapshots, snapshotted } from '../ready-snapshots.js';
 export interface SetupOptions {
   /** Built-in templates to build besides `base` (their parents come first). */
   templates?: readonly string[];
+  /** Also install what only the tests use (`--for-tests`, passed by `npm test`): Chromium. */
+  forTests?: boolean;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function setup(config: Readonly<Config>, options: SetupOptions = {}
     throw new Error('sandboxd needs root to create sandboxes (namespaces, cgroups, mounts): run it as root');
   }
   const templates = templatesToBuild(['base', ...(options.templates ?? [])]);
-  const progress = createProgress(5 + templateSteps(templates));
+  const progress = createProgress(5 + (options.forTests ? 1 : 0) + templateSteps(templates));
   const missing = missingHostPackages();
   await progress.step(
     missing.length ? `Installing Debian packages: ${missing.join(' ')}` : 'Debian packages present',
@@ -38,6 +40,17 @@ export async function setup(config: Readonly<Config>, options: SetupOptions = {}
       if (missing.length) await installHostPackages(missing, update);
     },
   );
+  if (options.forTests) {
+    const missingForTests = missingPackages(testHostPackages);
+    await progress.step(
+      missingForTests.length
+        ? `Installing Debian packages for the tests: ${missingForTests.join(' ')}`
+        : `Debian packages for the tests present (${testHostPackages.join(' ')})`,
+      async (update) => {
+        if (missingForTests.length) await installHostPackages(missingForTests, update);
+      },
+    );
+  }
   // Runs before the template build: a CRIU build failure shows in seconds, not after debootstrap.
   const criu = await isCriuInstalled();
   await progress.step(
