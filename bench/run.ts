@@ -7,6 +7,7 @@ import { startTestServer } from '../tests/support/server-harness.js';
 import { measureCodeInterpreter } from './code-interpreter.js';
 import { measureFiles } from './files.js';
 import { measureExpiry, measureListing } from './lifecycle.js';
+import { measureNoisyNeighbour } from './noisy-neighbour.js';
 import { measurePauseResume } from './pause-resume.js';
 import { measureSdkPauseResume } from './pause-sdk.js';
 import { type BenchRow, percentile, timed } from './stats.js';
@@ -22,6 +23,7 @@ import { type BenchRow, percentile, timed } from './stats.js';
  *
  * `npm run bench -- pause` runs only the runtime pause/resume figures (issue #5, pause-resume.ts).
  * `npm run bench -- code-interpreter` runs only the code-interpreter figures (issue #10, code-interpreter.ts).
+ * `npm run bench -- noisy` runs only a sandbox's latency beside an abusive neighbour (noisy-neighbour.ts).
  */
 
 const createCount = Number(process.env.BENCH_CREATES ?? 20);
@@ -132,6 +134,7 @@ const sections: Record<string, () => Promise<void>> = {
     await measureSdkPauseResume(rows, samples);
   },
   'code-interpreter': () => measureCodeInterpreter(rows, samples),
+  noisy: () => measureNoisyNeighbour(rows, samples),
 };
 
 async function main(): Promise<void> {

@@ -160,7 +160,10 @@ export function loadConfig({ env, argv, repoRoot }: ConfigSources): Readonly<Con
     }
     return value;
   };
-  const pids = intEnv('SANDBOXD_SANDBOX_PIDS', 4096, 16, 1 << 22);
+  // Tasks (processes and threads) per sandbox. A fork bomb fills its sandbox to this limit and
+  // keeps forking; at 4096 tasks a neighbour's commands took up to 1.5 s (p95 6× idle) on a
+  // 2-core host, at 1024 they stayed at idle latency (`npm run bench -- noisy`).
+  const pids = intEnv('SANDBOXD_SANDBOX_PIDS', 1024, 16, 1 << 22);
   const memoryMiB = intEnv('SANDBOXD_SANDBOX_MEMORY_MIB', 2048, 128, 1 << 20);
   const cpuCount = intEnv('SANDBOXD_SANDBOX_CPUS', 2, 1, 256);
   const warmPoolText = pick('warm-pool', 'SANDBOXD_WARM_POOL');
