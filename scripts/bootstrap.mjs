@@ -89,13 +89,15 @@ switch (verb) {
     );
     break;
   }
-  case 'bench': {
+  case 'bench':
+  case 'soak': {
     const status = run(process.execPath, [...cli, 'setup', '--templates', testTemplates]);
     if (status !== 0) process.exit(status);
-    process.exit(run(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args]));
+    const script = verb === 'bench' ? 'bench/run.ts' : 'bench/soak.ts';
+    process.exit(run(process.execPath, ['--import', 'tsx', script, ...args]));
     break;
   }
   default:
-    process.stderr.write(`unknown verb '${verb}' (serve, setup, doctor, test, bench)\n`);
+    process.stderr.write(`unknown verb '${verb}' (serve, setup, doctor, test, bench, soak)\n`);
     process.exit(2);
 }
