@@ -190,6 +190,18 @@ export class SandboxOperations {
    * teardown that could not finish leaves the row `killing`: a second kill (killing → killing)
    * runs the teardown again, and the next start-up's sweep finishes it otherwise.
    */
+  /** A graceful close: SIGTERM and up to `graceMs` for a running sandbox's processes, then the kill. */
+  async close(record: SandboxRecord, graceMs: number): Promise<void> {
+    if (record.state === 'running' && graceMs > 0) {
+      const result = await this.d.runtime.terminate(record.id, graceMs).catch((err: unknown) => {
+        this.d.logger.warn('graceful close: signalling processes failed', { sandboxId: record.id, err });
+      });
+      if (result) this.d.logger.info('graceful close', { sandboxId: record.id, graceMs, ...result });
+    }
+    // The queue held the sandbox meanwhile: the row is as it was.
+    await this.kill(record, 'user', 'closed');
+  }
+
   async kill(record: SandboxRecord, cause: Cause, detail?: string): Promise<void> {
     const killing = this.d.writer.apply(record, 'kill', { cause, detail });
     try {

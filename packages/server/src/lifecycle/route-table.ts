@@ -21,6 +21,11 @@ export class RouteTable {
     return this.#routes.size;
   }
 
+  /** The ids routed now. */
+  ids(): string[] {
+    return [...this.#routes.keys()];
+  }
+
   get(sandboxId: string): SandboxRoute | undefined {
     return this.#routes.get(sandboxId);
   }

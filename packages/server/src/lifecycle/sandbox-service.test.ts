@@ -219,3 +219,19 @@ test('a graceful close signals a running sandbox first and records its kill as a
   assert.equal(runtime.terminations.length, 1, 'a paused sandbox has nothing to signal and is not resumed');
   assert.equal(runtime.paused.size, 0);
 });
+
+test('a sandbox whose container stopped by itself is killed with cause error; paused and running ones are left', async (t) => {
+  const { runtime, service, store } = setup(t);
+  const dead = await service.create(team, cmd);
+  const alive = await service.create(team, cmd);
+  const paused = await service.create(team, cmd);
+  await service.pause(team, paused.id, { memory: true });
+  runtime.live.delete(dead.id); // as if envd was killed inside and tini exited with it
+  await service.checkForExits();
+  assert.equal(store.getSandbox(dead.id)?.state, 'killed');
+  assert.equal(service.route(dead.id), undefined);
+  const last = service.events.history(team, dead.id, { limit: 10 }).at(-1);
+  assert.deepEqual([last?.type, last?.cause], ['killed', 'error']);
+  assert.equal(store.getSandbox(alive.id)?.state, 'running');
+  assert.equal(store.getSandbox(paused.id)?.state, 'paused');
+});

@@ -4,6 +4,7 @@ import type { ListSandboxesQuery, SandboxRecord, SandboxState, Store, Team } fro
 import { Admission, deadlineFor } from './admission.js';
 import { DeadlineScheduler } from './deadline-scheduler.js';
 import { EventLog } from './event-log.js';
+import { ExitWatcher } from './exit-watcher.js';
 import { Expiry } from './expiry.js';
 import { type HostStorage, MiB } from './host-storage.js';
 import { type CreateSandboxCommand, newSandboxRecord } from './new-record.js';
@@ -64,6 +65,7 @@ export class SandboxService {
   readonly #writer: StateWriter;
   readonly #ops: SandboxOperations;
   readonly #expiry: Expiry;
+  readonly #exits: ExitWatcher;
   /** Pauses under way: a second pause call joins the first instead of answering 409. */
   readonly #pausing = new Map<string, Promise<void>>();
   #closing: Promise<void> | undefined;
@@ -89,6 +91,8 @@ export class SandboxService {
     const admit = (team: Team) => this.#admit(team);
     this.#ops = new SandboxOperations({ ...o, writer: this.#writer, admit, storage: o.storage, hooks: o.hooks });
     this.#expiry = new Expiry({ store, clock, logger, writer: this.#writer, ops: this.#ops, hooks: o.hooks });
+    const routes = this.#routes;
+    this.#exits = new ExitWatcher({ runtime: o.runtime, store, routes, queue: this.#queue, ops: this.#ops, logger });
   }
 
   runningCount(): number {
@@ -174,16 +178,7 @@ export class SandboxService {
    */
   async closeSandbox(team: Team, sandboxId: string, graceMs: number): Promise<void> {
     this.#killable(team, sandboxId);
-    await this.#queue.run(sandboxId, async () => {
-      const record = this.#killable(team, sandboxId);
-      if (record.state === 'running' && graceMs > 0) {
-        const result = await this.o.runtime.terminate(sandboxId, graceMs).catch((err: unknown) => {
-          this.o.logger.warn('graceful close: signalling processes failed', { sandboxId, err });
-        });
-        if (result) this.o.logger.info('graceful close', { sandboxId, graceMs, ...result });
-      }
-      await this.#ops.kill(this.#killable(team, sandboxId), 'user', 'closed');
-    });
+    await this.#queue.run(sandboxId, () => this.#ops.close(this.#killable(team, sandboxId), graceMs));
   }
 
   #killable(team: Team, sandboxId: string): SandboxRecord {
@@ -313,7 +308,13 @@ export class SandboxService {
   async reconcile(): Promise<ReconcileResult> {
     const result = await reconcile({ ...this.o, writer: this.#writer });
     this.#scheduler.reschedule();
+    this.#exits.start();
     return result;
+  }
+
+  /** Kills the running sandboxes whose container stopped by itself (the watcher does it every few seconds). */
+  checkForExits(): Promise<void> {
+    return this.#exits.check();
   }
 
   /** Ends every live event stream (first step of a shutdown: they would hold the HTTP server open). */
@@ -329,6 +330,7 @@ export class SandboxService {
     this.#closing ??= (async () => {
       this.closeEventStreams();
       this.#scheduler.stop();
+      this.#exits.stop();
       await this.#queue.close();
       await this.o.pools?.close();
     })();
