@@ -73,6 +73,8 @@ export interface PausedSandbox {
   pausedAt: string;
   /** Size of the CRIU images on disk (0 for a filesystem-only pause). */
   imageBytes: number;
+  /** A memory pause's image files and their sizes, checked before a restore (absent in older records). */
+  imageSizes?: Record<string, number>;
 }
 
 export interface ResumeOptions {

@@ -9,6 +9,7 @@ import type { SandboxRecord } from '../runc/sandbox-record.js';
 import type { PausedSandbox } from '../runtime.js';
 import { fsyncPath, fsyncTree, renameDurable } from './durable.js';
 import { freezeForDump, notRunning, pauseRefused, thawAfterFailedDump } from './freeze-for-dump.js';
+import { imageManifest } from './image-manifest.js';
 import { shareImagesDir } from './images-dir.js';
 import { writePauseRecord } from './pause-record.js';
 
@@ -66,6 +67,7 @@ export async function pauseSandbox(input: PauseInput): Promise<PausedSandbox> {
   // The container is gone: from here on a failure leaves the sandbox 'unknown' (list), never half-paused.
   await timer.step('release', input.release);
   let imageBytes = 0;
+  let imageSizes: Record<string, number> | undefined;
   await timer.step('flush', async () => {
     // The disk is unmounted (release made sure its ext4 is gone), so fsync of the image file
     // puts everything the sandbox wrote on the host's disk.
@@ -74,9 +76,16 @@ export async function pauseSandbox(input: PauseInput): Promise<PausedSandbox> {
     if (memory) {
       await removeTree(paths.images);
       await renameDurable(paths.imagesPartial, paths.images);
+      imageSizes = await imageManifest(paths.images);
     }
   });
-  const paused: PausedSandbox = { sandboxId, memory, pausedAt: new Date().toISOString(), imageBytes };
+  const paused: PausedSandbox = {
+    sandboxId,
+    memory,
+    pausedAt: new Date().toISOString(),
+    imageBytes,
+    ...(imageSizes ? { imageSizes } : {}),
+  };
   await timer.step('commit', () => writePauseRecord(paths.pauseRecord, paused));
   return paused;
 }

@@ -11,6 +11,7 @@ import type { SandboxRecord } from '../runc/sandbox-record.js';
 import type { PausedSandbox } from '../runtime.js';
 import { idCount } from '../slots/slot.js';
 import type { SlotClaims } from '../slots/slot-claims.js';
+import { assertImagesIntact } from './image-manifest.js';
 import { shareImagesDir } from './images-dir.js';
 import { removePauseRecord, writePauseRecord } from './pause-record.js';
 
@@ -63,8 +64,13 @@ async function resume(input: ResumeInput): Promise<number> {
   const { sandboxId } = record;
   if (input.paused.memory && !input.restoreMemory) {
     // Durably "filesystem-only" before the images go, so a crash in between never points at missing images.
-    await writePauseRecord(paths.pauseRecord, { ...input.paused, memory: false, imageBytes: 0 });
+    const { imageSizes: _gone, ...kept } = input.paused;
+    await writePauseRecord(paths.pauseRecord, { ...kept, memory: false, imageBytes: 0 });
     await removeTree(paths.images);
+  }
+  // Before anything is mounted: damaged images are refused, never handed to CRIU.
+  if (input.restoreMemory && input.paused.imageSizes) {
+    await assertImagesIntact(paths.images, input.paused.imageSizes, sandboxId);
   }
   await timer.step('config', () =>
     updateResumeConfig(paths.config, input.bindSources, { restoreMemory: input.restoreMemory, envdEnv: input.envdEnv }),

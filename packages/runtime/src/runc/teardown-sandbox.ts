@@ -91,7 +91,9 @@ export async function teardownSandbox(
   await step('unmount', async () => {
     // Flushed first: the ext4 may outlive our unmount for a moment (see the loop step).
     if ((await mountsUnder([paths.diskMount])).length > 0) await tryCommand('sync', ['-f', paths.diskMount]);
-    const left = await unmountTree([paths.mountDir, paths.dir]);
+    // runc's own state dir too: a `runc restore` killed at its deadline (a CRIU that hangs on a
+    // damaged image) leaves its criu-root bind of the rootfs there, which holds the disk's ext4.
+    const left = await unmountTree([paths.mountDir, paths.dir, path.join(deps.runc.root, sandboxId)]);
     if (left.length > 0) throw new Error(`still mounted: ${left.join(', ')}`);
   });
   await step('loop', async () => {
