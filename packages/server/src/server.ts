@@ -83,7 +83,8 @@ async function start(
   // Before anything reads or writes the directory: a second server must not touch the first's sandboxes.
   const lock = lockDataDir(config.dataDir);
   scope.defer('release the data directory', () => lock.release());
-  const store = new SqliteStore(path.join(config.dataDir, 'sandboxd.db'));
+  // 8 MiB: thousands of kills' row changes, so sandboxes can still be killed (freeing space) on a full disk.
+  const store = new SqliteStore(path.join(config.dataDir, 'sandboxd.db'), { reserveBytes: 8 * 1024 * 1024 });
   scope.defer('close the store', () => store.close());
   store.migrate();
   const apiKey = bootstrapApiKey(store, config.dataDir, config.apiKey, config.defaultTeam);

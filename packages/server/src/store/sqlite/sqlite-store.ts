@@ -15,13 +15,17 @@ import type {
 } from '../store.js';
 import { patchColumns, type SandboxRow, type TeamRow, teamColumns, toRecord, toTeam } from './rows.js';
 import { migrations } from './schema.js';
+import { SpaceReserve } from './space-reserve.js';
 
 /** SQLite store (better-sqlite3: synchronous, so each call is atomic within this process). */
 export class SqliteStore implements Store {
   readonly #connection: Database.Database;
+  readonly #reserve: SpaceReserve | undefined;
 
-  constructor(path: string) {
+  /** `reserveBytes`: a file kept beside the database that lets a kill be recorded on a full disk (SpaceReserve). */
+  constructor(path: string, options: { reserveBytes?: number } = {}) {
     this.#connection = new Database(path);
+    this.#reserve = options.reserveBytes ? new SpaceReserve(`${path}-reserve`, options.reserveBytes) : undefined;
     // WAL: readers never block the writer; NORMAL sync is durable across process crashes.
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
@@ -165,11 +169,21 @@ export class SqliteStore implements Store {
     // `state = state` keeps the statement valid for a move that writes nothing but its event.
     if (sets.length === 0) sets.push('state = state');
     const update = this.#db.prepare(`UPDATE sandboxes SET ${sets.join(', ')} WHERE id = ? AND state = ?`);
-    return this.#db.transaction(() => {
+    const write = this.#db.transaction(() => {
       // Compare-and-set on the state: a row that moved meanwhile is left alone, and so is its event.
       if (update.run(...values, id, change.from).changes === 0) return undefined;
       return { seq: change.event ? this.#insertEvent(change.event) : undefined };
-    })();
+    });
+    const killing = change.patch.state === 'killing' || change.patch.state === 'killed';
+    try {
+      const written = write();
+      this.#reserve?.ensure();
+      return written;
+    } catch (err) {
+      // A full disk: a kill (which gives space back) may spend the reserve; anything else is refused.
+      if (!killing || (err as { code?: unknown }).code !== 'SQLITE_FULL' || !this.#reserve?.release()) throw err;
+      return write();
+    }
   }
 
   listSandboxes(q: ListSandboxesQuery): SandboxRecord[] {
