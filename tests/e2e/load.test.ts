@@ -5,10 +5,10 @@ import { latencyTable, leakCount, runLoad } from '../../bench/load.js';
 import { startTestServer } from '../support/server-harness.js';
 
 // A bounded load run in CI (`npm run soak` is the long one: 200 clients for 5 minutes): 40
-// concurrent clients creating, using and killing sandboxes for 30 s, with a concurrent limit of
+// concurrent clients creating, using and killing sandboxes for 20 s, with a concurrent limit of
 // 20 so that the overload path (429, retried by the SDK) is taken too. Nothing may fail but with
 // a 429, and nothing may be left on the host.
-test('40 concurrent clients for 30 s: no error but 429s, nothing leaked', {
+test('40 concurrent clients for 20 s: no error but 429s, nothing leaked', {
   ...needsSandboxHost,
   timeout: 600_000,
 }, async (t) => {
@@ -18,7 +18,7 @@ test('40 concurrent clients for 30 s: no error but 429s, nothing leaked', {
   t.after(() => server.stop());
   const result = await runLoad(server, {
     clients: Number(process.env.SANDBOXD_LOAD_CLIENTS ?? 40),
-    durationMs: Number(process.env.SANDBOXD_LOAD_SECONDS ?? 30) * 1000,
+    durationMs: Number(process.env.SANDBOXD_LOAD_SECONDS ?? 20) * 1000,
   });
   for (const row of latencyTable(result)) {
     t.diagnostic(

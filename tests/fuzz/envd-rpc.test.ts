@@ -11,11 +11,11 @@ import { messageJson } from '../support/proto-arbitrary.js';
 // the server's proxy as a tenant reaches it: generated messages of every method (JSON and binary,
 // unary and streamed), raw garbage bodies, and random /files queries. The property: an answer is
 // a clear client error or a success — never an HTTP 5xx from envd, never a Connect `internal`,
-// `unknown` or `data_loss` — and envd keeps serving. Bounded by SANDBOXD_FUZZ_SECONDS (default 25 s).
+// `unknown` or `data_loss` — and envd keeps serving. Bounded by SANDBOXD_FUZZ_SECONDS (default 20 s).
 
 /** Connect codes that mean the server broke, not that the request was refused. */
 const brokenCodes = new Set(['internal', 'unknown', 'data_loss']);
-const budgetMs = Number(process.env.SANDBOXD_FUZZ_SECONDS ?? 25) * 1000;
+const budgetMs = Number(process.env.SANDBOXD_FUZZ_SECONDS ?? 20) * 1000;
 const seed = Number(process.env.SANDBOXD_FUZZ_SEED ?? 20261203);
 
 const methods: Array<{ service: DescService; method: DescMethod }> = [Filesystem, Process].flatMap((service) =>

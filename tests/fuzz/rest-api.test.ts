@@ -109,7 +109,7 @@ describe('REST API fuzzing (schemathesis)', {
 
   test('no input makes the server answer 5xx, crash or hang', async () => {
     assert.ok(isPythonSdkReady(venv), `no test-tools venv at ${venv.dir}: run \`npm run setup\``);
-    const seconds = Number(process.env.SANDBOXD_FUZZ_SECONDS ?? 60);
+    const seconds = Number(process.env.SANDBOXD_FUZZ_SECONDS ?? 40);
     const seed = process.env.SANDBOXD_FUZZ_SEED ?? '20261203';
     const run = await runSchemathesis(server, seconds, seed);
     const summary = run.output.split('\n').filter((l) => /generated|Seed:|Tested:|failures?/.test(l));
