@@ -29,6 +29,8 @@ export interface LoadOptions {
 export interface LoadResult {
   ops: Record<string, number[]>;
   rateLimited: number;
+  /** Kills answered 503 (teardown incomplete) and retried. */
+  retriedKills: number;
   errors: string[];
   sandboxes: string[];
   leaks: Partial<Record<keyof HostResources | 'containers' | 'slots', string[]>>;
@@ -38,7 +40,7 @@ const slotsDir = path.join(process.env.SANDBOXD_MACHINE_DIR ?? '/var/lib/sandbox
 
 export async function runLoad(server: TestServer, o: LoadOptions): Promise<LoadResult> {
   const opts = { apiUrl: server.url, sandboxUrl: server.url, apiKey: server.apiKey, requestTimeoutMs: 120_000 };
-  const result: LoadResult = { ops: {}, rateLimited: 0, errors: [], sandboxes: [], leaks: {} };
+  const result: LoadResult = { ops: {}, rateLimited: 0, retriedKills: 0, errors: [], sandboxes: [], leaks: {} };
   const record = async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
     const { ms, value } = await timed(fn);
     const samples = result.ops[op] ?? [];
@@ -69,13 +71,28 @@ export async function runLoad(server: TestServer, o: LoadOptions): Promise<LoadR
         else result.errors.push(`client ${n}: ${(err as Error).name}: ${(err as Error).message}`);
         await new Promise((r) => setTimeout(r, 250));
       } finally {
-        if (sbx) {
-          const s = sbx;
-          await record('kill', () => s.kill()).catch((err: unknown) => {
-            if (err instanceof RateLimitError) result.rateLimited++;
-            else result.errors.push(`client ${n} kill: ${(err as Error).message}`);
-          });
+        if (sbx) await killAsAClientShould(sbx, n);
+      }
+    }
+  };
+  /** A 503 (teardown incomplete, Retry-After) is retried, as its answer asks; a 429 counts as such. */
+  const killAsAClientShould = async (sbx: Sandbox, n: number) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await record('kill', () => sbx.kill());
+        return;
+      } catch (err) {
+        if (err instanceof RateLimitError) {
+          result.rateLimited++;
+          return;
         }
+        const retryable = /temporarily unavailable/i.test((err as Error).message);
+        if (!retryable || attempt === 3) {
+          result.errors.push(`client ${n} kill: ${(err as Error).message}`);
+          return;
+        }
+        result.retriedKills++;
+        await new Promise((r) => setTimeout(r, 2000));
       }
     }
   };

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     }
     const leaks = leakCount(result);
     process.stdout.write(
-      `\n  ${result.sandboxes.length} sandboxes in ${tookS.toFixed(0)} s, ${result.rateLimited} answered 429, ${result.errors.length} errors, ${leaks} leaked resources\n`,
+      `\n  ${result.sandboxes.length} sandboxes in ${tookS.toFixed(0)} s, ${result.rateLimited} answered 429, ${result.retriedKills} kills retried after a 503, ${result.errors.length} errors, ${leaks} leaked resources\n`,
     );
     for (const e of result.errors.slice(0, 20)) process.stdout.write(`  error: ${e}\n`);
     if (leaks > 0) process.stdout.write(`  leaks: ${JSON.stringify(result.leaks)}\n`);
@@ -58,7 +58,8 @@ async function main(): Promise<void> {
       leaks: result.leaks,
     };
     fs.writeFileSync(outFile, `${JSON.stringify(summary, null, 2)}\n`);
-    process.stdout.write(`\nfigures: ${path.relative(process.cwd(), outFile)}\n`);
+    fs.writeFileSync(outFile.replace(/\.json$/, '.server.log'), `${server.logs.join('\n')}\n`);
+    process.stdout.write(`\nfigures: ${path.relative(process.cwd(), outFile)} (server log beside it)\n`);
     failed = result.errors.length > 0 || leaks > 0;
   } finally {
     await server.stop();

@@ -7,6 +7,7 @@ import { pauseSandbox } from '../checkpoint/pause-sandbox.js';
 import { ensurePrivateDir, isDirectory, makeTraversable } from '../host/host-fs.js';
 import { currentTemplateBuild } from '../images/template-builds.js';
 import { setupHostNetwork } from '../netns/host-network.js';
+import { CreateGate } from '../process/create-gate.js';
 import { isAlive } from '../process/is-alive.js';
 import { removeTree } from '../process/mounts.js';
 import { StepTimer } from '../process/step-timer.js';
@@ -52,6 +53,7 @@ export class RuncRuntime implements SandboxRuntime {
   readonly #log: Logger;
   /** Creates in flight: a sweep must not take their half-built resources for orphans. */
   readonly #creating = new Set<string>();
+  readonly #createGate: CreateGate;
   readonly #killing = new Map<string, Promise<void>>();
   /** Pauses and resumes in flight: a second one is refused, kill waits for it, sweep keeps it. */
   readonly #transitions = new Map<string, Promise<unknown>>();
@@ -64,6 +66,7 @@ export class RuncRuntime implements SandboxRuntime {
     this.#runc = new RuncCli(path.join(this.#o.stateDir, 'runc'), this.#o.runcBinary, this.#o.criuBinary);
     this.#slots = new SlotClaims(this.#o.slotsDir);
     this.#log = this.#o.logger;
+    this.#createGate = new CreateGate(this.#o.maxConcurrentCreates);
     this.#binds = new BindSources(this.#o);
     this.#snapshots = new ReadySnapshots({
       options: this.#o,
@@ -134,6 +137,10 @@ export class RuncRuntime implements SandboxRuntime {
       await this.#o.beforeStep?.(step, sandboxId);
     });
     this.#creating.add(sandboxId);
+    const leave = await this.#createGate.enter(signal).catch((err: unknown) => {
+      this.#creating.delete(sandboxId);
+      throw err;
+    });
     try {
       // The template's start command goes into envd's boot environment (a restore keeps the dumped one).
       const booted = { ...spec, envdEnv: { ...spec.envdEnv, ...templateStartEnv(template) } };
@@ -172,6 +179,7 @@ export class RuncRuntime implements SandboxRuntime {
       // The cause carries runc's own message (read from its log).
       throw new SandboxdError('RUNTIME_FAILED', `creating sandbox ${sandboxId} failed`, { cause: err });
     } finally {
+      leave();
       this.#creating.delete(sandboxId);
     }
   }

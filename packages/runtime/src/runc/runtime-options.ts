@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { type Logger, silentLogger } from '@sandboxd/common';
 import { ENVD_PORT } from '@sandboxd/protocol';
@@ -41,6 +42,8 @@ export interface RuncRuntimeOptions {
   logger?: Logger;
   /** How long create waits for envd's /health (default 15 s). */
   healthTimeoutMs?: number;
+  /** Sandbox boots at once; more creates wait in line (default twice the CPUs, at least 2). */
+  maxConcurrentCreates?: number;
   envdPort?: number;
   /**
    * Fault injection, for tests only: runs before each step of create, pause, resume and teardown
@@ -64,6 +67,7 @@ export function resolveOptions(options: RuncRuntimeOptions): ResolvedOptions {
     criuBinary: defaultCriuBinary,
     logger: silentLogger,
     healthTimeoutMs: 15_000,
+    maxConcurrentCreates: Math.max(2, os.availableParallelism() * 2),
     envdPort: ENVD_PORT,
     ...options,
     stateDir: path.resolve(options.stateDir),

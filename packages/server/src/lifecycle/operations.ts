@@ -27,6 +27,8 @@ export interface OperationsDeps {
   /** Admission against the host's free space; none: no check (tests of other logic). */
   storage?: HostStorage | undefined;
   hooks?: LifecycleHooks | undefined;
+  /** A teardown could not finish (KILL_INCOMPLETE): the server tries it again later by itself. */
+  onKillIncomplete?: (sandboxId: string, cause: Cause, detail?: string) => void;
 }
 
 /** Beyond the cgroup's memory use, what a CRIU dump may write (its metadata, page maps, logs). */
@@ -210,6 +212,7 @@ export class SandboxOperations {
       this.d.logger.error('sandbox kill failed', { sandboxId: record.id, err });
       // The client's to retry: 503 with Retry-After; the host's details (mount paths) stay in the log.
       if (SandboxdError.is(err) && err.code === 'KILL_INCOMPLETE') {
+        this.d.onKillIncomplete?.(record.id, cause, detail);
         throw new SandboxdError('KILL_INCOMPLETE', undefined, {
           cause: err,
           retryAfterSeconds: err.retryAfterSeconds ?? 1,

@@ -235,3 +235,18 @@ test('a sandbox whose container stopped by itself is killed with cause error; pa
   assert.equal(store.getSandbox(alive.id)?.state, 'running');
   assert.equal(store.getSandbox(paused.id)?.state, 'paused');
 });
+
+test('a teardown that could not finish is retried by the server itself, without a second kill call', async (t) => {
+  const { runtime, service, store } = setup(t);
+  const record = await service.create(team, cmd);
+  runtime.failKills = 1;
+  await assert.rejects(
+    service.kill(team, record.id),
+    (e: unknown) => SandboxdError.is(e) && e.code === 'KILL_INCOMPLETE',
+  );
+  assert.equal(store.getSandbox(record.id)?.state, 'killing');
+  for (let i = 0; i < 60 && store.getSandbox(record.id)?.state !== 'killed'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(store.getSandbox(record.id)?.state, 'killed');
+});

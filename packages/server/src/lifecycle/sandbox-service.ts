@@ -7,6 +7,7 @@ import { EventLog } from './event-log.js';
 import { ExitWatcher } from './exit-watcher.js';
 import { Expiry } from './expiry.js';
 import { type HostStorage, MiB } from './host-storage.js';
+import { KillRetries } from './kill-retries.js';
 import { type CreateSandboxCommand, newSandboxRecord } from './new-record.js';
 import { type LifecycleHooks, SandboxOperations } from './operations.js';
 import { type ReconcileResult, reconcile } from './reconcile.js';
@@ -89,7 +90,15 @@ export class SandboxService {
       reschedule: () => this.#scheduler.reschedule(),
     });
     const admit = (team: Team) => this.#admit(team);
-    this.#ops = new SandboxOperations({ ...o, writer: this.#writer, admit, storage: o.storage, hooks: o.hooks });
+    const retries = new KillRetries({ store, queue: this.#queue, kill: (r, c, d) => this.#ops.kill(r, c, d), logger });
+    this.#ops = new SandboxOperations({
+      ...o,
+      writer: this.#writer,
+      admit,
+      storage: o.storage,
+      hooks: o.hooks,
+      onKillIncomplete: (id, cause, detail) => retries.schedule(id, cause, detail),
+    });
     this.#expiry = new Expiry({ store, clock, logger, writer: this.#writer, ops: this.#ops, hooks: o.hooks });
     const routes = this.#routes;
     this.#exits = new ExitWatcher({ runtime: o.runtime, store, routes, queue: this.#queue, ops: this.#ops, logger });
