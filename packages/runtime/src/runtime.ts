@@ -154,6 +154,12 @@ export interface SandboxRuntime {
    * (paused, gone) has no processes: `{ signalled: 0, left: 0 }`.
    */
   terminate(sandboxId: string, graceMs: number): Promise<{ signalled: number; left: number }>;
+  /**
+   * True only when the sandbox's container is there and has stopped (its init exited by itself);
+   * false while it runs, is paused, is being created, paused, resumed or killed, or when its
+   * state cannot be read. Cheap enough for one suspect, not for polling every sandbox (use list).
+   */
+  hasStopped(sandboxId: string): Promise<boolean>;
   /** Sandboxes this runtime's state directory knows of (paused ones included), with what runc says of each. */
   list(): Promise<RuntimeSandbox[]>;
   /**

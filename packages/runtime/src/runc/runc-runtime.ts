@@ -291,6 +291,12 @@ export class RuncRuntime implements SandboxRuntime {
     return terminateUserProcesses(sandboxId, graceMs);
   }
 
+  async hasStopped(sandboxId: string): Promise<boolean> {
+    if (!isSandboxId(sandboxId) || this.#creating.has(sandboxId)) return false;
+    if (this.#transitions.has(sandboxId) || this.#killing.has(sandboxId)) return false;
+    return (await this.#runc.state(sandboxId))?.status === 'stopped';
+  }
+
   list(): Promise<RuntimeSandbox[]> {
     return listSandboxes({
       stateDir: this.#o.stateDir,

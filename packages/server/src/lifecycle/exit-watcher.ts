@@ -57,12 +57,15 @@ export class ExitWatcher {
       return undefined;
     });
     if (!running) return;
+    // The list is only a cheap filter (a sandbox that finished its create while it was read, or a
+    // failed `runc list`, looks stopped there); each suspect is confirmed by its own container
+    // state, inside its queue, where no pause, resume or kill of it is under way.
     for (const id of routed.filter((r) => !running.has(r))) {
-      // Re-checked in the sandbox's queue: a pause or kill under way stops the container on purpose.
       await this.d.queue
         .run(id, async () => {
           const record = this.d.store.getSandbox(id);
-          if (record?.state !== 'running' || !this.d.routes.get(id) || (await this.#runningIds()).has(id)) return;
+          if (record?.state !== 'running' || !this.d.routes.get(id)) return;
+          if (!(await this.d.runtime.hasStopped(id))) return;
           await this.#killExited(record);
         })
         .catch((err: unknown) =>

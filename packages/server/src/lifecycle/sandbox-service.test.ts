@@ -227,6 +227,8 @@ test('a sandbox whose container stopped by itself is killed with cause error; pa
   const paused = await service.create(team, cmd);
   await service.pause(team, paused.id, { memory: true });
   runtime.live.delete(dead.id); // as if envd was killed inside and tini exited with it
+  runtime.stopped.add(dead.id);
+  runtime.live.delete(alive.id); // missing from a listing, but its container is not stopped: kept
   await service.checkForExits();
   assert.equal(store.getSandbox(dead.id)?.state, 'killed');
   assert.equal(service.route(dead.id), undefined);

@@ -38,6 +38,9 @@ class CountingRuntime implements SandboxRuntime {
   async terminate() {
     return { signalled: 0, left: 0 };
   }
+  async hasStopped() {
+    return false;
+  }
   async kill(id: string) {
     this.live.delete(id);
   }

@@ -69,6 +69,13 @@ export class MemoryRuntime implements SandboxRuntime {
     return endpoint;
   }
 
+  /** Sandboxes whose container "stopped by itself" (a test marks them so). */
+  readonly stopped = new Set<string>();
+
+  async hasStopped(id: string) {
+    return this.stopped.has(id);
+  }
+
   /** Graceful closes asked of it, with their grace period. */
   readonly terminations: { id: string; graceMs: number }[] = [];
 
