@@ -13,6 +13,8 @@ export async function listSandboxes(o: {
   envdPort: number;
   paths: (sandboxId: string) => SandboxPaths;
   skip: ReadonlySet<string>;
+  /** Pauses and resumes in flight in this process: frozen on purpose, never thawed here. */
+  busy: ReadonlySet<string>;
 }): Promise<RuntimeSandbox[]> {
   const ids = await fs.readdir(sandboxesDir(o.stateDir)).catch(() => [] as string[]);
   const states = new Map((await o.runc.list().catch(() => [])).map((s) => [s.id, s]));
@@ -26,7 +28,7 @@ export async function listSandboxes(o: {
     // A container wins over a pause record: a resume that crashed after the restore but
     // before its commit left a running sandbox.
     const paused = state?.status === 'running' ? undefined : await readPauseRecord(paths.pauseRecord);
-    if (state?.status === 'paused' && !paused) {
+    if (state?.status === 'paused' && !paused && !o.busy.has(id)) {
       // Frozen with no pause record: a pause died before its dump finished (the server was
       // killed mid-way). Nothing was taken from the processes, so thawed they simply run on.
       await thawSandbox(id);

@@ -304,6 +304,7 @@ export class RuncRuntime implements SandboxRuntime {
       envdPort: this.#o.envdPort,
       paths: (id) => this.#paths(id),
       skip: new Set([...this.#creating, ...this.#snapshots.sandboxes]),
+      busy: new Set(this.#transitions.keys()),
     });
   }
 
