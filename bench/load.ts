@@ -1,11 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { RateLimitError, Sandbox } from 'e2b';
 import {
   type HostResources,
   hostResources,
   runcContainers,
   settledHostResources,
+  slotClaimsOf,
 } from '../tests/support/host-resources.js';
 import type { TestServer } from '../tests/support/server-harness.js';
 import { percentile, timed } from './stats.js';
@@ -35,8 +34,6 @@ export interface LoadResult {
   sandboxes: string[];
   leaks: Partial<Record<keyof HostResources | 'containers' | 'slots', string[]>>;
 }
-
-const slotsDir = path.join(process.env.SANDBOXD_MACHINE_DIR ?? '/var/lib/sandboxd', 'slots');
 
 export async function runLoad(server: TestServer, o: LoadOptions): Promise<LoadResult> {
   const opts = { apiUrl: server.url, sandboxUrl: server.url, apiKey: server.apiKey, requestTimeoutMs: 120_000 };
@@ -113,11 +110,6 @@ export async function runLoad(server: TestServer, o: LoadOptions): Promise<LoadR
 async function leftOnHost(server: TestServer, ids: string[], vethsBefore: Set<string>): Promise<LoadResult['leaks']> {
   const left = await settledHostResources(server.dataDir, ids);
   const own = (items: string[]) => items.filter((item) => ids.some((id) => item.includes(id)));
-  const slots = fs.existsSync(slotsDir)
-    ? fs
-        .readdirSync(slotsDir)
-        .filter((f) => ids.some((id) => fs.readFileSync(path.join(slotsDir, f), 'utf8').includes(id)))
-    : [];
   return {
     containers: runcContainers(server.dataDir),
     processes: left.processes,
@@ -126,7 +118,7 @@ async function leftOnHost(server: TestServer, ids: string[], vethsBefore: Set<st
     loopDevices: left.loopDevices,
     cgroups: own(left.cgroups),
     veths: left.veths.filter((v) => !vethsBefore.has(v)),
-    slots,
+    slots: slotClaimsOf(ids),
   };
 }
 

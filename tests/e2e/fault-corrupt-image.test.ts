@@ -4,15 +4,13 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { Sandbox } from 'e2b';
-import { runcContainers, settledHostResources } from '../support/host-resources.js';
+import { sandboxLeftovers } from '../support/host-resources.js';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 
 // Issue #12: a memory pause whose CRIU images were damaged on the host. The resume must fail with
 // a clear 500 (the server's own fault, nothing the client sent), the sandbox stays listed as
 // paused with its disk, a second attempt fails the same way, a fresh boot from its disk
 // (`memory: false`) brings its files back, and a kill afterwards leaves nothing on the host.
-
-const slotsDir = path.join(process.env.SANDBOXD_MACHINE_DIR ?? '/var/lib/sandboxd', 'slots');
 
 type Corruption = (imagesDir: string) => string;
 
@@ -61,15 +59,9 @@ async function stateOf(server: TestServer, id: string): Promise<{ state: string;
 }
 
 async function assertNothingLeft(server: TestServer, id: string): Promise<void> {
-  const left = await settledHostResources(server.dataDir, [id]);
   assert.deepEqual(
     {
-      containers: runcContainers(server.dataDir).filter((c) => c === id),
-      processes: left.processes,
-      mounts: left.mounts.filter((m) => m.includes(id)),
-      loopDevices: left.loopDevices.filter((l) => l.includes(id)),
-      cgroups: left.cgroups.filter((c) => c.endsWith(`/${id}`)),
-      slots: fs.readdirSync(slotsDir).filter((f) => fs.readFileSync(path.join(slotsDir, f), 'utf8').includes(id)),
+      ...(await sandboxLeftovers(server.dataDir, id)),
       stateDir: fs.existsSync(path.join(server.dataDir, 'runtime', 'sandboxes', id)),
     },
     { containers: [], processes: [], mounts: [], loopDevices: [], cgroups: [], slots: [], stateDir: false },

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, test } from 'node:test';
 import { needsSandboxHost } from '@sandboxd/runtime/testing';
 import { Sandbox } from 'e2b';
-import { runcContainers, settledHostResources } from '../support/host-resources.js';
+import { sandboxLeftovers } from '../support/host-resources.js';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 
 // The server is SIGKILLed (SANDBOXD_FAULT_CRASH_AT) just before one step of a create, pause,
@@ -50,8 +48,6 @@ const moreSteps: Array<[Op, string, Found]> = [
 ];
 const steps = process.env.SANDBOXD_FAULT_STEPS === 'all' ? [...ciSteps, ...moreSteps] : ciSteps;
 
-const slotsDir = path.join(process.env.SANDBOXD_MACHINE_DIR ?? '/var/lib/sandboxd', 'slots');
-
 /** The server's own word on which sandbox it was working on when it died. */
 function crashedSandbox(server: TestServer, step: string): string {
   for (const line of server.logs) {
@@ -75,16 +71,8 @@ async function exitSignal(server: TestServer): Promise<string | null> {
 
 /** Nothing of `id` on the host: no container, process, mount, loop device, cgroup or slot claim. */
 async function assertGone(server: TestServer, id: string, when: string): Promise<void> {
-  const left = await settledHostResources(server.dataDir, [id]);
   assert.deepEqual(
-    {
-      containers: runcContainers(server.dataDir).filter((c) => c === id),
-      processes: left.processes,
-      mounts: left.mounts.filter((m) => m.includes(id)),
-      loopDevices: left.loopDevices.filter((l) => l.includes(id)),
-      cgroups: left.cgroups.filter((c) => c.endsWith(`/${id}`)),
-      slots: fs.readdirSync(slotsDir).filter((f) => fs.readFileSync(path.join(slotsDir, f), 'utf8').includes(id)),
-    },
+    await sandboxLeftovers(server.dataDir, id),
     { containers: [], processes: [], mounts: [], loopDevices: [], cgroups: [], slots: [] },
     `${when}: something of ${id} is left`,
   );

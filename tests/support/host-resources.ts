@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 
 /**
  * A snapshot of host resources a sandbox can own, to prove teardown leaves nothing behind:
@@ -90,4 +91,27 @@ export function hostResources(dataDir: string, sandboxIds: readonly string[] = [
     }
   }
   return { mounts, loopDevices, veths, cgroups, processes, netns: [...netns] };
+}
+
+const slotsDir = path.join(process.env.SANDBOXD_MACHINE_DIR ?? '/var/lib/sandboxd', 'slots');
+
+/** The machine-wide slot claims (address and uid range) held in the name of any of `sandboxIds`. */
+export function slotClaimsOf(sandboxIds: readonly string[]): string[] {
+  if (!fs.existsSync(slotsDir)) return [];
+  return fs
+    .readdirSync(slotsDir)
+    .filter((f) => sandboxIds.some((id) => fs.readFileSync(path.join(slotsDir, f), 'utf8').includes(id)));
+}
+
+/** What is left on the host of one sandbox of a server: all empty once it is really gone. */
+export async function sandboxLeftovers(dataDir: string, sandboxId: string) {
+  const left = await settledHostResources(dataDir, [sandboxId]);
+  return {
+    containers: runcContainers(dataDir).filter((c) => c === sandboxId),
+    processes: left.processes,
+    mounts: left.mounts.filter((m) => m.includes(sandboxId)),
+    loopDevices: left.loopDevices.filter((l) => l.includes(sandboxId)),
+    cgroups: left.cgroups.filter((c) => c.endsWith(`/${sandboxId}`)),
+    slots: slotClaimsOf([sandboxId]),
+  };
 }
