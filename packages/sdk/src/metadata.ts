@@ -1,17 +1,9 @@
-import { ApiClient, type ConnectionConfig } from 'e2b';
-import { type ApiErrorBody, apiError, MetadataValidationError } from './errors.js';
+import type { ConnectionConfig } from 'e2b';
+import { apiError, MetadataValidationError } from './errors.js';
+import { callSandboxRoute } from './sandbox-route.js';
 
 /** A metadata update: string values set a key; `null` (merge only) removes it. */
 export type MetadataUpdate = Record<string, string | null>;
-
-// The two metadata routes are sandboxd's (not in e2b's OpenAPI types), but going through e2b's
-// ApiClient keeps its headers, user agent, logger and 429 Retry-After handling.
-type UntypedClient = {
-  [M in 'PUT' | 'PATCH']: (
-    path: string,
-    init: { params: { path: { sandboxID: string } }; body: unknown; signal?: AbortSignal },
-  ) => Promise<{ data?: { metadata?: Record<string, string> }; error?: ApiErrorBody; response: Response }>;
-};
 
 /** Checks the shape on the client so a wrong type fails before a request, with the same error. */
 export function checkMetadata(metadata: unknown, allowNull: boolean): asserts metadata is MetadataUpdate {
@@ -37,12 +29,13 @@ export async function writeMetadata(
   mode: 'merge' | 'replace',
 ): Promise<Record<string, string>> {
   checkMetadata(metadata, mode === 'merge');
-  const client = new ApiClient(config).api as unknown as UntypedClient;
-  const res = await client[mode === 'merge' ? 'PATCH' : 'PUT']('/sandboxes/{sandboxID}/metadata', {
-    params: { path: { sandboxID: sandboxId } },
-    body: { metadata },
-    signal: config.getSignal(),
-  });
+  const res = await callSandboxRoute<{ metadata?: Record<string, string> }>(
+    config,
+    mode === 'merge' ? 'PATCH' : 'PUT',
+    '/sandboxes/{sandboxID}/metadata',
+    sandboxId,
+    { body: { metadata }, signal: config.getSignal() },
+  );
   if (res.response.ok) return res.data?.metadata ?? {};
   if (res.response.status === 400) {
     throw new MetadataValidationError(res.error?.message ?? 'metadata refused by the server');

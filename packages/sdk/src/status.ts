@@ -1,5 +1,6 @@
-import { ApiClient, type ConnectionConfig } from 'e2b';
-import { type ApiErrorBody, apiError } from './errors.js';
+import type { ConnectionConfig } from 'e2b';
+import { apiError } from './errors.js';
+import { callSandboxRoute } from './sandbox-route.js';
 
 /**
  * A sandbox's lifecycle state as the server records it:
@@ -10,13 +11,6 @@ import { type ApiErrorBody, apiError } from './errors.js';
  * - `closed`: killed, expired or unknown to the server. Never an exception.
  */
 export type SandboxStatus = 'creating' | 'running' | 'paused' | 'closed';
-
-type UntypedClient = {
-  GET: (
-    path: string,
-    init: { params: { path: { sandboxID: string } }; signal?: AbortSignal },
-  ) => Promise<{ data?: { state?: string; phase?: string }; error?: ApiErrorBody; response: Response }>;
-};
 
 /** The server's phase (creating, running, pausing, paused, resuming) as a {@link SandboxStatus}. */
 export function statusOf(phase: string | undefined, state: string | undefined): SandboxStatus {
@@ -34,11 +28,13 @@ export async function readStatus(
   sandboxId: string,
   opts?: { requestTimeoutMs?: number; signal?: AbortSignal },
 ): Promise<SandboxStatus> {
-  const client = new ApiClient(config).api as unknown as UntypedClient;
-  const res = await client.GET('/sandboxes/{sandboxID}', {
-    params: { path: { sandboxID: sandboxId } },
-    signal: config.getSignal(opts?.requestTimeoutMs, opts?.signal),
-  });
+  const res = await callSandboxRoute<{ state?: string; phase?: string }>(
+    config,
+    'GET',
+    '/sandboxes/{sandboxID}',
+    sandboxId,
+    { signal: config.getSignal(opts?.requestTimeoutMs, opts?.signal) },
+  );
   if (res.response.ok) return statusOf(res.data?.phase, res.data?.state);
   if (res.response.status === 404) return 'closed';
   throw apiError(res.response.status, res.error, sandboxId);
