@@ -114,6 +114,9 @@ describe('envd processes and PTYs through sandboxd', needsSandboxHost, () => {
     await type('echo "resized=$(tput cols)x$(tput lines)"');
     assert.equal(await eventually(() => text.includes('resized=132x43')), true, text);
     await terminal.disconnect();
+    // disconnect() only aborts on the client side: output the server sends before it has seen the
+    // connection close goes down the dead socket, as over any TCP stream. Type once it has.
+    await sleep(300);
     await type('echo "while-away-$((40+2))"');
     await sleep(300);
     let again = '';

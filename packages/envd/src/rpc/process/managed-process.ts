@@ -52,6 +52,7 @@ export class ManagedProcess {
   private paused = false;
   private exitValue: ExitInfo | undefined;
   private deadline: NodeJS.Timeout | undefined;
+  private deadlineAt: number | undefined;
   private deadlineKill = false;
 
   /**
@@ -191,12 +192,27 @@ export class ManagedProcess {
   /** The request's deadline (Connect-Timeout-Ms) is the process's lifetime, as in E2B's envd. */
   killAfter(ms: number): void {
     clearTimeout(this.deadline);
-    this.deadline = setTimeout(() => {
-      if (this.exitValue) return;
-      this.deadlineKill = true;
-      this.signal('SIGKILL');
-    }, ms);
+    this.deadlineAt = Date.now() + ms;
+    this.deadline = setTimeout(() => this.killAtDeadline(), ms);
     this.deadline.unref();
+  }
+
+  /**
+   * The client went away: if its deadline is at most `withinMs` off, it gave up because of that
+   * deadline, so the deadline has passed for this process too. E2B's SDKs arm a client-side timer
+   * of the same length as `Connect-Timeout-Ms` and it starts first, so its abort can arrive a few
+   * milliseconds before our own timer fires; a client that disconnects earlier leaves the process
+   * running, as a deliberate disconnect must.
+   */
+  expireDeadlineIfWithin(withinMs: number): void {
+    if (this.deadlineAt !== undefined && this.deadlineAt - Date.now() <= withinMs) this.killAtDeadline();
+  }
+
+  private killAtDeadline(): void {
+    clearTimeout(this.deadline);
+    if (this.exitValue || this.deadlineKill) return;
+    this.deadlineKill = true;
+    this.signal('SIGKILL');
   }
 
   /** Whether the process ended because its deadline killed it. */

@@ -14,6 +14,9 @@ import { processEvents, subscribeOutput } from './process-stream.js';
 import type { ProcessTable } from './process-table.js';
 import { validPtySize } from './pty.js';
 
+/** How far before its deadline a Start stream's client may give up and still mean the deadline. */
+const CLIENT_DEADLINE_SLACK_MS = 500;
+
 const signals: Partial<Record<Signal, NodeJS.Signals>> = {
   [Signal.SIGKILL]: 'SIGKILL',
   [Signal.SIGTERM]: 'SIGTERM',
@@ -42,7 +45,10 @@ export function processService(config: EnvdConfig, table: ProcessTable): Partial
       const subscription = subscribeOutput(proc);
       table.add(proc);
       const timeoutMs = ctx.timeoutMs();
-      if (timeoutMs !== undefined && timeoutMs > 0) proc.killAfter(timeoutMs);
+      if (timeoutMs !== undefined && timeoutMs > 0) {
+        proc.killAfter(timeoutMs);
+        ctx.signal.addEventListener('abort', () => proc.expireDeadlineIfWithin(CLIENT_DEADLINE_SLACK_MS), { once: true });
+      }
       yield* processEvents(proc, subscription, {
         signal: ctx.signal,
         keepaliveMs: keepaliveIntervalMs(ctx.requestHeader.get('keepalive-ping-interval')),
