@@ -82,28 +82,32 @@ test('through the SDK: commands.run and a background handle reject with TimeoutE
   await assert.rejects(pty.wait(), TimeoutError);
 });
 
-test('a client that gives up just before its deadline ends the process then; one that leaves early does not', needsRoot, async (t) => {
-  const envd = await startEnvd(t);
-  const client = createClient(Process, createConnectTransport({ baseUrl: envd.url, httpVersion: '1.1' }));
-  async function startThenAbort(deadlineMs: number, abortAfterMs: number): Promise<number> {
-    const abort = new AbortController();
-    const stream = client.start(
-      { process: { cmd: '/bin/sleep', args: ['30'] }, stdin: false },
-      { signal: abort.signal, headers: { 'connect-timeout-ms': String(deadlineMs) } },
-    );
-    const first = await stream[Symbol.asyncIterator]().next();
-    const pid = first.value?.event?.event.case === 'start' ? first.value.event.event.value.pid : 0;
-    t.after(() => alive(pid) && process.kill(pid, 'SIGKILL'));
-    await new Promise((r) => setTimeout(r, abortAfterMs));
-    abort.abort();
-    return pid;
-  }
-  // E2B's SDKs arm their own timer of the request's length, so their abort can beat ours by a little.
-  const nearDeadline = await startThenAbort(1400, 1000);
-  for (let i = 0; i < 20 && alive(nearDeadline); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.equal(alive(nearDeadline), false, 'killed when its client gave up 400 ms before the deadline');
+test(
+  'a client that gives up just before its deadline ends the process then; one that leaves early does not',
+  needsRoot,
+  async (t) => {
+    const envd = await startEnvd(t);
+    const client = createClient(Process, createConnectTransport({ baseUrl: envd.url, httpVersion: '1.1' }));
+    async function startThenAbort(deadlineMs: number, abortAfterMs: number): Promise<number> {
+      const abort = new AbortController();
+      const stream = client.start(
+        { process: { cmd: '/bin/sleep', args: ['30'] }, stdin: false },
+        { signal: abort.signal, headers: { 'connect-timeout-ms': String(deadlineMs) } },
+      );
+      const first = await stream[Symbol.asyncIterator]().next();
+      const pid = first.value?.event?.event.case === 'start' ? first.value.event.event.value.pid : 0;
+      t.after(() => alive(pid) && process.kill(pid, 'SIGKILL'));
+      await new Promise((r) => setTimeout(r, abortAfterMs));
+      abort.abort();
+      return pid;
+    }
+    // E2B's SDKs arm their own timer of the request's length, so their abort can beat ours by a little.
+    const nearDeadline = await startThenAbort(1400, 1000);
+    for (let i = 0; i < 20 && alive(nearDeadline); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(alive(nearDeadline), false, 'killed when its client gave up 400 ms before the deadline');
 
-  const early = await startThenAbort(10_000, 200);
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(alive(early), true, 'a disconnect long before the deadline leaves the process running');
-});
+    const early = await startThenAbort(10_000, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(alive(early), true, 'a disconnect long before the deadline leaves the process running');
+  },
+);

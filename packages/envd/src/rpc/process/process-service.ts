@@ -47,7 +47,9 @@ export function processService(config: EnvdConfig, table: ProcessTable): Partial
       const timeoutMs = ctx.timeoutMs();
       if (timeoutMs !== undefined && timeoutMs > 0) {
         proc.killAfter(timeoutMs);
-        ctx.signal.addEventListener('abort', () => proc.expireDeadlineIfWithin(CLIENT_DEADLINE_SLACK_MS), { once: true });
+        ctx.signal.addEventListener('abort', () => proc.expireDeadlineIfWithin(CLIENT_DEADLINE_SLACK_MS), {
+          once: true,
+        });
       }
       yield* processEvents(proc, subscription, {
         signal: ctx.signal,
