@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { Process } from '@sandboxd/protocol';
@@ -19,6 +20,15 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The pid in a client stream's first event, `start`. */
+async function startedPid(
+  stream: AsyncIterable<{ event?: { event: { case: string | undefined; value?: unknown } } }>,
+): Promise<number> {
+  const first = await stream[Symbol.asyncIterator]().next();
+  const event = first.value?.event?.event;
+  return event?.case === 'start' ? (event.value as { pid: number }).pid : 0;
 }
 
 function pidOf(messages: { json: Record<string, unknown> }[]): number {
@@ -37,7 +47,7 @@ test('Start past its deadline: deadline_exceeded on the stream, and the process 
   assert.equal(messages.at(-1)?.flags, END_STREAM);
   assert.deepEqual(messages.at(-1)?.json.error, { code: 'deadline_exceeded', message: 'context deadline exceeded' });
   const pid = pidOf(messages);
-  for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
   assert.equal(alive(pid), false, 'the deadline killed the process');
 });
 
@@ -47,8 +57,7 @@ test('Connect past its deadline: deadline_exceeded, and the process keeps runnin
   const abort = new AbortController();
   t.after(() => abort.abort());
   const started = client.start({ process: { cmd: '/bin/sleep', args: ['30'] }, tag: 'kept' }, { signal: abort.signal });
-  const first = await started[Symbol.asyncIterator]().next();
-  const pid = first.value?.event?.event.case === 'start' ? first.value.event.event.value.pid : 0;
+  const pid = await startedPid(started);
   t.after(() => process.kill(pid, 'SIGKILL'));
 
   const { messages } = await callStream(
@@ -94,20 +103,19 @@ test(
         { process: { cmd: '/bin/sleep', args: ['30'] }, stdin: false },
         { signal: abort.signal, headers: { 'connect-timeout-ms': String(deadlineMs) } },
       );
-      const first = await stream[Symbol.asyncIterator]().next();
-      const pid = first.value?.event?.event.case === 'start' ? first.value.event.event.value.pid : 0;
+      const pid = await startedPid(stream);
       t.after(() => alive(pid) && process.kill(pid, 'SIGKILL'));
-      await new Promise((r) => setTimeout(r, abortAfterMs));
+      await sleep(abortAfterMs);
       abort.abort();
       return pid;
     }
     // E2B's SDKs arm their own timer of the request's length, so their abort can beat ours by a little.
     const nearDeadline = await startThenAbort(1400, 1000);
-    for (let i = 0; i < 20 && alive(nearDeadline); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 20 && alive(nearDeadline); i++) await sleep(10);
     assert.equal(alive(nearDeadline), false, 'killed when its client gave up 400 ms before the deadline');
 
     const early = await startThenAbort(10_000, 200);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     assert.equal(alive(early), true, 'a disconnect long before the deadline leaves the process running');
   },
 );
